@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * mmscale test module: user/kernel interface.
+ *
+ * The module creates /sys/kernel/debug/mmscale/ctl.  Every operation is one
+ * ioctl on that file with one of the structures below.  Bad arguments get
+ * -EINVAL; an operation the running kernel cannot do gets -EOPNOTSUPP so
+ * that a test can skip rather than fail.  All times are CLOCK_MONOTONIC
+ * nanoseconds (ktime_get_ns()), so that user space can correlate them with
+ * clock_gettime(CLOCK_MONOTONIC).
+ *
+ * Shared by module/, selftests/ and harness/.
+ */
+#ifndef MMSCALE_TEST_H
+#define MMSCALE_TEST_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define MMSCALE_DEBUGFS_CTL	"/sys/kernel/debug/mmscale/ctl"
+
+/* Bits of mmscale_features.features. */
+#define MMSCALE_FEAT_GUP		(1ULL << 0)	/* always present */
+#define MMSCALE_FEAT_HOLD_MMAP_LOCK	(1ULL << 1)	/* always present */
+#define MMSCALE_FEAT_RANGE_LOCK		(1ULL << 2)	/* CONFIG_RANGE_LOCK */
+#define MMSCALE_FEAT_MMAP_LOCK_RANGE	(1ULL << 3)	/* CONFIG_MMAP_LOCK_RANGE */
+#define MMSCALE_FEAT_SPF		(1ULL << 4)	/* CONFIG_SPECULATIVE_PAGE_FAULT */
+
+struct mmscale_features {
+	__u64 features;		/* out: MMSCALE_FEAT_* */
+	__u32 version;		/* out: MMSCALE_ABI_VERSION */
+	__u32 __reserved;
+};
+
+#define MMSCALE_ABI_VERSION	1
+
+/* mmscale_gup.op */
+enum mmscale_gup_op {
+	MMSCALE_GUP_REMOTE = 0,		/* get_user_pages_remote() */
+	MMSCALE_PIN = 1,		/* pin_user_pages_remote() */
+	MMSCALE_PIN_LONGTERM = 2,	/* pin_user_pages_remote(FOLL_LONGTERM) */
+	MMSCALE_FIXUP_USER_FAULT = 3,	/* fixup_user_fault() per page */
+	MMSCALE_HANDLE_MM_FAULT = 4,	/* handle_mm_fault() per page */
+	MMSCALE_GUP_OP_MAX,
+};
+
+/* mmscale_gup.flags */
+#define MMSCALE_GUP_WRITE	(1U << 0)	/* FOLL_WRITE / FAULT_FLAG_WRITE */
+#define MMSCALE_GUP_VERIFY	(1U << 1)	/* check the pattern in each page */
+
+/*
+ * Drive one of the operations above over [addr, addr + size) of the mm of
+ * process @pid (0: the caller), from @nr_threads kernel threads that split
+ * the range page by page, @loops times over.  With MMSCALE_GUP_VERIFY each
+ * page reached must hold the 64-bit words mmscale_pattern(seed, address)
+ * (see below) or be entirely zero (a page the user side dropped with
+ * MADV_DONTNEED or replaced meanwhile); anything else counts as a mismatch.
+ * A page that is not mapped (any more) counts as an error, not a failure
+ * of the operation: racing tests expect some.
+ */
+struct mmscale_gup {
+	__u64 addr;		/* in: page aligned */
+	__u64 size;		/* in: page multiple, at most 1 GiB */
+	__u64 seed;		/* in: pattern seed for MMSCALE_GUP_VERIFY */
+	__u32 op;		/* in: enum mmscale_gup_op */
+	__u32 flags;		/* in: MMSCALE_GUP_* */
+	__s32 pid;		/* in: 0 for the calling process */
+	__u32 nr_threads;	/* in: 1..64 */
+	__u32 loops;		/* in: 1.. */
+	__u32 __reserved;
+	__u64 pages_done;	/* out: pages successfully handled */
+	__u64 retries;		/* out: VM_FAULT_RETRY / -EAGAIN seen */
+	__u64 errors;		/* out: pages that could not be reached */
+	__u64 mismatches;	/* out: pages whose contents were wrong */
+	__u64 elapsed_ns;	/* out */
+};
+
+/*
+ * The word stored at user address @addr (8-byte aligned) for @seed.
+ * Never zero, so that a zero page is told apart from a written one.
+ */
+static inline __u64 mmscale_pattern(__u64 seed, __u64 addr)
+{
+	__u64 x = (seed ^ addr) * 0x9e3779b97f4a7c15ULL;
+
+	x ^= x >> 29;
+	return x | 1;
+}
+
+/* mmscale_hold.mode */
+enum mmscale_hold_mode {
+	MMSCALE_HOLD_WRITE = 0,		/* mmap_write_lock() */
+	MMSCALE_HOLD_READ = 1,		/* mmap_read_lock() */
+	MMSCALE_HOLD_RANGE_WRITE = 2,	/* mmap_write_range_lock(start, end) */
+	MMSCALE_HOLD_RANGE_READ = 3,	/* mmap_read_range_lock(start, end) */
+	MMSCALE_HOLD_MODE_MAX,
+};
+
+/*
+ * Take the mmap_lock of process @pid (0: the caller) in @mode and hold it
+ * for @hold_ms milliseconds, in the calling thread.  Returns when it has
+ * been released.  Ranged modes are -EOPNOTSUPP without
+ * CONFIG_MMAP_LOCK_RANGE.
+ */
+struct mmscale_hold {
+	__u32 mode;		/* in: enum mmscale_hold_mode */
+	__u32 hold_ms;		/* in: 1..10000 */
+	__s32 pid;		/* in: 0 for the calling process */
+	__u32 __reserved;
+	__u64 start;		/* in: ranged modes only */
+	__u64 end;		/* in: ranged modes only, > start */
+	__u64 acquire_ns;	/* out: when the lock was taken */
+	__u64 release_ns;	/* out: when it was released */
+};
+
+/*
+ * range_lock stress: @nr_threads kthreads lock random ranges of
+ * [0, @space) for @duration_ms, a fraction @write_pct of them for write,
+ * and check each acquisition against an independent overlap checker.
+ * -EOPNOTSUPP without CONFIG_RANGE_LOCK.
+ */
+struct mmscale_range_stress {
+	__u32 nr_threads;	/* in: 1..64 */
+	__u32 duration_ms;	/* in: 1..60000 */
+	__u32 write_pct;	/* in: 0..100 */
+	__u32 __reserved;
+	__u64 space;		/* in: size of the locked space, >= 2 */
+	__u64 seed;		/* in */
+	__u64 acquisitions;	/* out */
+	__u64 violations;	/* out: must be 0 */
+};
+
+/* MMSCALE_IOC_WARN argument: must be this magic, to avoid accidents. */
+#define MMSCALE_WARN_MAGIC	0x5741524eU	/* "WARN" */
+
+#define MMSCALE_IOC_MAGIC	'M'
+#define MMSCALE_IOC_FEATURES	_IOR(MMSCALE_IOC_MAGIC, 0, struct mmscale_features)
+#define MMSCALE_IOC_GUP		_IOWR(MMSCALE_IOC_MAGIC, 1, struct mmscale_gup)
+#define MMSCALE_IOC_HOLD	_IOWR(MMSCALE_IOC_MAGIC, 2, struct mmscale_hold)
+#define MMSCALE_IOC_RANGE_STRESS _IOWR(MMSCALE_IOC_MAGIC, 3, struct mmscale_range_stress)
+#define MMSCALE_IOC_WARN	_IOW(MMSCALE_IOC_MAGIC, 4, __u32)
+
+#endif /* MMSCALE_TEST_H */

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mmscale-ctl: command-line access to the mmscale test module, for guest
+ * scripts and for people at the guest shell.
+ *
+ *   mmscale-ctl features
+ *   mmscale-ctl hold write|read MS     hold this process's mmap_lock
+ *   mmscale-ctl warn                   trigger the deliberate WARN
+ *
+ * Exit status: 0 done, 1 the operation failed, 2 bad usage,
+ * 4 (KSFT_SKIP) the module or the feature is absent.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "../mmscale_test.h"
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: mmscale-ctl features | hold write|read MS | warn\n");
+	return 2;
+}
+
+static int open_ctl(void)
+{
+	int fd = open(MMSCALE_DEBUGFS_CTL, O_RDWR);
+
+	if (fd < 0)
+		fprintf(stderr, "mmscale-ctl: open %s: %s (is mmscale_test loaded and debugfs mounted?)\n",
+			MMSCALE_DEBUGFS_CTL, strerror(errno));
+	return fd;
+}
+
+static int failed(const char *what)
+{
+	int err = errno;
+
+	fprintf(stderr, "mmscale-ctl: %s: %s\n", what, strerror(err));
+	return err == EOPNOTSUPP ? 4 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	int fd;
+
+	if (argc < 2)
+		return usage();
+	fd = open_ctl();
+	if (fd < 0)
+		return 4;
+
+	if (!strcmp(argv[1], "features") && argc == 2) {
+		struct mmscale_features f = { 0 };
+
+		if (ioctl(fd, MMSCALE_IOC_FEATURES, &f))
+			return failed("MMSCALE_IOC_FEATURES");
+		printf("version %u features 0x%llx:%s%s%s%s%s\n", f.version,
+		       (unsigned long long)f.features,
+		       f.features & MMSCALE_FEAT_GUP ? " gup" : "",
+		       f.features & MMSCALE_FEAT_HOLD_MMAP_LOCK ? " hold" : "",
+		       f.features & MMSCALE_FEAT_RANGE_LOCK ? " range_lock" : "",
+		       f.features & MMSCALE_FEAT_MMAP_LOCK_RANGE ? " mmap_lock_range" : "",
+		       f.features & MMSCALE_FEAT_SPF ? " spf" : "");
+		return 0;
+	}
+	if (!strcmp(argv[1], "hold") && argc == 4) {
+		struct mmscale_hold h = { 0 };
+		char *end;
+
+		if (!strcmp(argv[2], "write"))
+			h.mode = MMSCALE_HOLD_WRITE;
+		else if (!strcmp(argv[2], "read"))
+			h.mode = MMSCALE_HOLD_READ;
+		else
+			return usage();
+		h.hold_ms = strtoul(argv[3], &end, 10);
+		if (*end || !h.hold_ms)
+			return usage();
+		if (ioctl(fd, MMSCALE_IOC_HOLD, &h))
+			return failed("MMSCALE_IOC_HOLD");
+		printf("held for %llu ns\n",
+		       (unsigned long long)(h.release_ns - h.acquire_ns));
+		return 0;
+	}
+	if (!strcmp(argv[1], "warn") && argc == 2) {
+		__u32 magic = MMSCALE_WARN_MAGIC;
+
+		if (ioctl(fd, MMSCALE_IOC_WARN, &magic))
+			return failed("MMSCALE_IOC_WARN");
+		return 0;
+	}
+	return usage();
+}

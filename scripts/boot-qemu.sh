@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Stage: boot one kernel in QEMU (TCG) and run a guest job.
+#
+#   boot-qemu.sh FLAVOR VARIANT JOB OUTDIR
+#
+# JOB is a script in scripts/guest/ (check, bench, soak, ...) or 'shell'
+# (interactive).  The console goes to OUTDIR/console.log (and, with
+# VERBOSE=1, to the terminal); the guest's /results come back on a virtio
+# disk and are unpacked into OUTDIR/results/.  Environment: SMP (2), MEM
+# (2G), TIMEOUT (seconds, 1800), APPEND (extra kernel arguments).
+# Exits 0 when the guest finished its job, 1 when it did not come up,
+# 2 on a timeout.
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+flavor=${1:?usage: boot-qemu.sh FLAVOR VARIANT JOB OUTDIR}
+variant=${2:?usage}
+job=${3:?usage}
+outdir=${4:?usage}
+check_flavor "$flavor"
+obj=$(obj_dir "$flavor" "$variant")
+kernel=$obj/arch/x86/boot/bzImage
+initrd=$BUILD_DIR/initramfs/$flavor-$variant.cpio.gz
+smp=${SMP:-2}
+mem=${MEM:-2G}
+timeout=${TIMEOUT:-1800}
+[ -f "$kernel" ] || die "no kernel at $kernel: run scripts/build-kernel.sh $flavor $variant"
+[ -f "$initrd" ] || die "no initramfs at $initrd: run scripts/make-initramfs.sh $flavor $variant"
+[ "$job" = shell ] || [ -f "$MMSCALE_TOP/scripts/guest/$job.sh" ] || die "no guest job '$job' (scripts/guest/$job.sh)"
+
+mkdir -p "$outdir"
+console=$outdir/console.log
+disk=$outdir/results.img
+rm -f "$disk" "$console"
+truncate -s "${RESULTS_DISK_SIZE:-512M}" "$disk"
+
+qemu=(qemu-system-x86_64 -machine pc -cpu max -accel tcg -smp "$smp" -m "$mem"
+	-kernel "$kernel" -initrd "$initrd" -no-reboot
+	-drive "file=$disk,format=raw,if=virtio"
+	-append "console=ttyS0 panic=-1 printk.devkmsg=on mmscale.job=$job ${APPEND:-}")
+
+if [ "$job" = shell ]; then
+	log "booting $flavor-$variant with a shell; 'poweroff -f' leaves"
+	exec "${qemu[@]}" -nographic
+fi
+
+log "$flavor-$variant: job '$job', smp=$smp mem=$mem, timeout ${timeout}s (console: $console)"
+start=$(date +%s)
+timeout --foreground -s KILL "$timeout" "${qemu[@]}" -display none -monitor none \
+	-serial "file:$console" </dev/null &
+qpid=$!
+shown=0
+while kill -0 "$qpid" 2>/dev/null; do
+	sleep 2
+	# Progress: the guest's "mmscale:" lines.
+	if [ -f "$console" ]; then
+		total=$(grep -c 'mmscale: \|MMSCALE-' "$console" || true)
+		if [ "$total" -gt "$shown" ]; then
+			grep 'mmscale: \|MMSCALE-' "$console" | tail -n +"$((shown + 1))" |
+				sed -e 's/^\[ *[0-9.]*\] //' -e "s/^/  [$(($(date +%s) - start))s] /" >&2
+			shown=$total
+		fi
+	fi
+done
+rc=0
+wait "$qpid" || rc=$?
+mkdir -p "$outdir/results"
+tar -xf "$disk" -C "$outdir/results" 2>/dev/null || true
+rm -f "$disk"
+if ! grep -q MMSCALE-GUEST-UP "$console" 2>/dev/null; then
+	log "$flavor-$variant: the guest did not come up (console: $console)"
+	tail -n 20 "$console" >&2 || true
+	exit 1
+fi
+if [ "$rc" = 137 ] || ! grep -q MMSCALE-GUEST-DONE "$console"; then
+	log "$flavor-$variant: job '$job' did not finish within ${timeout}s (qemu status $rc)"
+	exit 2
+fi
+log "$flavor-$variant: job '$job' finished in $(($(date +%s) - start)) s"

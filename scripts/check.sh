@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# 'make check': the whole test suite, from a fresh machine.
+#
+# Host side: the runner's own tests (verdict.py), shellcheck of the
+# scripts, the C++ harness unit tests.  Guest side: the debug kernel with
+# the series (lockdep, KASAN, DEBUG_VM), booted in QEMU, running KUnit, the
+# test module, the kselftests, the upstream vm suite and locktorture; its
+# console is scanned for splats.  Every result goes to one list; the last
+# line is "N passed, N failed, N skipped" and the exit status is non-zero
+# when anything failed.  A stage that breaks is itself a failed result.
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+FLAVOR=${FLAVOR:-debug}
+VARIANT=${VARIANT:-patched}
+out=${RESULTS:-$MMSCALE_TOP/results/check-$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$out"
+res=$out/results.jsonl
+: >"$res"
+verdict=("python3" "$MMSCALE_TOP/scripts/verdict.py")
+t0=$(date +%s)
+
+# stage NAME CMD...: run one pipeline stage; a failure is a failed result
+# (with the tail of its output) and stops the steps that depend on it.
+stage() {
+	local name=$1
+	shift
+	log "stage $name"
+	if "$@" >"$out/stage-$name.log" 2>&1; then
+		return 0
+	fi
+	tail -n 30 "$out/stage-$name.log" >&2
+	"${verdict[@]}" result --suite pipeline --name "$name" --status fail \
+		--detail "$(tail -n 30 "$out/stage-$name.log")" --out "$res"
+	return 1
+}
+
+stage install-deps "$MMSCALE_TOP/scripts/install-deps.sh" || true
+
+# Host side.
+log "host: runner self-tests"
+rc=0
+(cd "$MMSCALE_TOP/scripts" && python3 -m unittest -v tests.test_verdict) \
+	>"$out/host-runner.log" 2>&1 || rc=$?
+"${verdict[@]}" pyunit --suite host-runner --log "$out/host-runner.log" --rc "$rc" --out "$res"
+
+log "host: shellcheck"
+if shellcheck -x "$MMSCALE_TOP"/scripts/*.sh "$MMSCALE_TOP"/.ci/run >"$out/shellcheck.log" 2>&1 &&
+	shellcheck -s sh "$MMSCALE_TOP"/scripts/guest/*.sh >>"$out/shellcheck.log" 2>&1; then
+	"${verdict[@]}" result --suite host-lint --name shellcheck --status pass --out "$res"
+else
+	"${verdict[@]}" result --suite host-lint --name shellcheck --status fail \
+		--detail "$(head -n 40 "$out/shellcheck.log")" --out "$res"
+fi
+
+log "host: C++ harness unit tests"
+hb=$BUILD_DIR/harness-host
+if stage harness-build bash -c "cmake -S '$MMSCALE_TOP/harness' -B '$hb' -DCMAKE_BUILD_TYPE=Debug &&
+		cmake --build '$hb' -j'$JOBS'"; then
+	rc=0
+	ctest --test-dir "$hb" --output-on-failure >"$out/harness-ctest.log" 2>&1 || rc=$?
+	"${verdict[@]}" ctest --suite host-harness --log "$out/harness-ctest.log" --out "$res"
+fi
+
+# Guest side.
+if stage get-source "$MMSCALE_TOP/scripts/get-source.sh" &&
+	stage apply-series "$MMSCALE_TOP/scripts/apply-series.sh" &&
+	stage kernel "$MMSCALE_TOP/scripts/build-kernel.sh" "$FLAVOR" "$VARIANT" &&
+	stage payload "$MMSCALE_TOP/scripts/build-tests.sh" "$FLAVOR" "$VARIANT" &&
+	stage initramfs "$MMSCALE_TOP/scripts/make-initramfs.sh" "$FLAVOR" "$VARIANT"; then
+	log "guest: booting $FLAVOR-$VARIANT (progress below)"
+	rc=0
+	"$MMSCALE_TOP/scripts/boot-qemu.sh" "$FLAVOR" "$VARIANT" check "$out/guest" || rc=$?
+	note=""
+	[ "$rc" = 2 ] && note="${TIMEOUT:-1800}s"
+	"${verdict[@]}" guest --console "$out/guest/console.log" --results "$out/guest/results" \
+		--timeout-note "$note" --out "$res"
+fi
+
+log "finished in $(($(date +%s) - t0)) s; results in $out"
+"${verdict[@]}" summary "$res"

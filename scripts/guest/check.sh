@@ -1,0 +1,50 @@
+# Guest job for 'make check': test module, kselftests, upstream vm suite,
+# locktorture, the splat-scanner self-test.  Each step leaves its results
+# in /results/<suite>/; scripts/verdict.py judges them on the host.
+# shellcheck source=lib.sh
+. /mmscale/jobs/lib.sh
+
+say "check: kernel $(uname -r), $(nproc) cpus"
+
+# Swap on zram, for the tests that swap.
+if [ -e /sys/block/zram0 ] || modprobe zram 2>/dev/null; then
+	echo 256M >/sys/block/zram0/disksize && mkswap /dev/zram0 >/dev/null &&
+		swapon /dev/zram0 && say "swap on zram0"
+fi
+
+mkdir -p /results/module
+if insmod /mmscale/mmscale_test.ko; then
+	echo 0 >/results/module/load.rc
+else
+	echo 1 >/results/module/load.rc
+fi
+echo "insmod /mmscale/mmscale_test.ko" >/results/module/load.log
+
+for t in /mmscale/selftests/*; do
+	[ -x "$t" ] || continue
+	run_test selftests "$(basename "$t")" 300 tap "$t"
+done
+
+# Upstream tools/testing/selftests/vm: one test per line of vm-suite.list.
+if [ -d /mmscale/vm ]; then
+	cd /mmscale/vm || exit 1
+	while read -r name limit cmd; do
+		case "$name" in '#'* | '') continue ;; esac
+		run_test vm "$name" "$limit" rc sh -c "$cmd"
+	done </mmscale/jobs/vm-suite.list
+	cd / || exit 1
+fi
+
+# locktorture: a short run of each lock type in LOCKTORTURE_TYPES.
+# shellcheck source=locktorture.sh
+. /mmscale/jobs/locktorture.sh
+
+# The splat scanner's self-test: a deliberate WARN inside the markers.
+if [ -e /sys/kernel/debug/mmscale/ctl ] && [ -x /mmscale/bin/mmscale-ctl ]; then
+	echo MMSCALE-EXPECT-SPLAT-BEGIN >/dev/kmsg
+	mmscale-ctl warn
+	echo MMSCALE-EXPECT-SPLAT-END >/dev/kmsg
+fi
+
+rmmod mmscale_test 2>/dev/null
+say "check: done"

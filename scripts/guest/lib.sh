@@ -1,0 +1,23 @@
+# Helpers for guest jobs (busybox sh).  Source it from /mmscale/jobs/*.sh.
+
+# say MESSAGE: progress line on the console, ordered with the kernel log.
+say() {
+	echo "mmscale: $*" >/dev/kmsg
+}
+
+# run_test SUITE NAME TIMEOUT KIND CMD...: run one test program.
+# KIND tap: its stdout is TAP (results/SUITE/NAME.tap); KIND rc: it is
+# judged by its exit status (0 pass, 4 skip), output in NAME.log.
+run_test() {
+	suite=$1 name=$2 limit=$3 kind=$4
+	shift 4
+	mkdir -p "/results/$suite"
+	out=/results/$suite/$name.log
+	[ "$kind" = tap ] && out=/results/$suite/$name.tap
+	say "$suite/$name: start"
+	timeout -s KILL "$limit" "$@" >"$out" 2>&1 </dev/null
+	rc=$?
+	echo "$rc" >"/results/$suite/$name.rc"
+	say "$suite/$name: exit status $rc"
+	return 0
+}

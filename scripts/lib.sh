@@ -1,0 +1,57 @@
+# shellcheck shell=bash
+# Common helpers for the mmscale pipeline scripts.  Source it; do not run it.
+
+MMSCALE_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$MMSCALE_TOP/build}
+KTREE=${KTREE:-$BUILD_DIR/linux}
+OBJ_ROOT=${OBJ_ROOT:-$BUILD_DIR/obj}
+LOG_DIR=${LOG_DIR:-$BUILD_DIR/logs}
+JOBS=${JOBS:-$(nproc)}
+STAGE=${STAGE:-$(basename "$0" .sh)}
+
+# ccache's own default cache (~/.cache/ccache) is shared by every clone;
+# with the base directory set, paths inside the clone hash alike.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$MMSCALE_TOP}
+
+log() {
+	printf '[%s %s] %s\n' "$(date +%H:%M:%S)" "$STAGE" "$*" >&2
+}
+
+die() {
+	printf '[%s %s] ERROR: %s\n' "$(date +%H:%M:%S)" "$STAGE" "$*" >&2
+	exit 1
+}
+
+# run_logged LOGFILE CMD...: run CMD with its output in LOGFILE; on failure
+# show the tail of the log and name the stage.
+run_logged() {
+	local logfile=$1
+	shift
+	mkdir -p "$(dirname "$logfile")"
+	if ! "$@" >"$logfile" 2>&1; then
+		tail -n 40 "$logfile" >&2
+		die "'$*' failed; full log: $logfile"
+	fi
+}
+
+# obj_dir FLAVOR VARIANT: the O= directory of one kernel build.
+obj_dir() {
+	printf '%s/%s-%s\n' "$OBJ_ROOT" "$1" "$2"
+}
+
+# src_dir VARIANT: the source tree of a variant.
+src_dir() {
+	case "$1" in
+	patched) printf '%s\n' "$KTREE" ;;
+	vanilla) printf '%s\n' "$BUILD_DIR/linux-vanilla" ;;
+	v6.12) printf '%s\n' "$BUILD_DIR/linux-6.12" ;;
+	*) die "unknown kernel variant '$1' (patched, vanilla, v6.12)" ;;
+	esac
+}
+
+check_flavor() {
+	case "$1" in
+	debug | perf) ;;
+	*) die "unknown flavor '$1' (debug, perf)" ;;
+	esac
+}
