@@ -12,6 +12,14 @@ check_flavor "$flavor"
 src=$(src_dir "$variant")
 obj=$(obj_dir "$flavor" "$variant")
 
+# One build at a time per tree (several people or scripts share build/).
+mkdir -p "$obj"
+exec 9>"$obj.lock"
+if ! flock -n 9; then
+	log "$flavor-$variant: waiting for another build of this kernel"
+	flock 9
+fi
+
 "$MMSCALE_TOP/scripts/configure-kernel.sh" "$flavor" "$variant"
 
 logfile=$LOG_DIR/build-$flavor-$variant.log

@@ -2,7 +2,8 @@
 # Stage: build the guest payload for one kernel (FLAVOR VARIANT) into
 # build/payload/FLAVOR-VARIANT/: the test module (Kbuild M=, against the
 # same O= tree), the kselftests, the upstream vm selftests and the C++
-# harness (static, for a guest without libc).
+# harness (static, for a guest without libc).  BENCH_ONLY=1: only what the
+# benchmark needs (module, harness, mmscale-ctl).
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -29,32 +30,39 @@ run_logged "$LOG_DIR/module-$tag.log" \
 	make -C "$src" O="$obj" ARCH=x86_64 CC="ccache gcc" M="$moddir" modules
 cp "$moddir/mmscale_test.ko" "$payload/"
 
-log "$tag: kselftests"
-run_logged "$LOG_DIR/selftests-$tag.log" \
-	make -C "$MMSCALE_TOP/selftests" OUTPUT="$payload/selftests" \
-	KSFT_DIR="$src/tools/testing/selftests" KHDR_INCLUDES="$khdr"
 run_logged "$LOG_DIR/selftests-$tag.log" \
 	gcc -O2 -Wall -Werror -static "${khdr_args[@]}" -o "$payload/bin/mmscale-ctl" \
 	"$MMSCALE_TOP/module/tools/mmscale-ctl.c"
 
-log "$tag: upstream vm selftests"
-# Static, like everything else in the guest; tests that do not build
-# statically (or at all) on this host are left out and named here.
-run_logged "$LOG_DIR/vm-selftests-$tag.log" \
+if [ "${BENCH_ONLY:-0}" != 1 ]; then
+	log "$tag: kselftests"
+	run_logged "$LOG_DIR/selftests-$tag.log" \
+		make -C "$MMSCALE_TOP/selftests" OUTPUT="$payload/selftests" \
+		KSFT_DIR="$src/tools/testing/selftests" KHDR_INCLUDES="$khdr"
+
+	log "$tag: upstream vm selftests"
+	# Static, like everything else in the guest.  Some tests of the
+	# directory do not build here (-k goes on); the ones that
+	# scripts/guest/vm-suite.list runs must.
 	make -C "$src/tools/testing/selftests/vm" OUTPUT="$payload/vm" \
-	KHDR_INCLUDES="$khdr" LDFLAGS=-static -k || true
-wanted=$(awk '!/^#/ && NF {print $3}' "$MMSCALE_TOP/scripts/guest/vm-suite.list" | sed 's|^\./||' | sort -u)
-for t in $wanted; do
-	case "$t" in su) t=on-fault-limit ;; esac
-	[ -x "$payload/vm/$t" ] || die "$tag: upstream vm selftest '$t' did not build (log: $LOG_DIR/vm-selftests-$tag.log)"
-done
+		KHDR_INCLUDES="$khdr" LDFLAGS=-static -k -j"$JOBS" \
+		>"$LOG_DIR/vm-selftests-$tag.log" 2>&1 || true
+	wanted=$(awk '!/^#/ && NF {print $3}' "$MMSCALE_TOP/scripts/guest/vm-suite.list" |
+		sed -e 's|^\./||' -e 's|^su$|on-fault-limit|' | sort -u)
+	for t in $wanted; do
+		[ -x "$payload/vm/$t" ] ||
+			die "$tag: upstream vm selftest '$t' did not build (log: $LOG_DIR/vm-selftests-$tag.log)"
+	done
+fi
 
 log "$tag: C++ harness"
 hb=$BUILD_DIR/harness-static
 run_logged "$LOG_DIR/harness-static.log" \
 	cmake -S "$MMSCALE_TOP/harness" -B "$hb" -DCMAKE_BUILD_TYPE=Release -DMMSCALE_STATIC=ON
 run_logged "$LOG_DIR/harness-static.log" cmake --build "$hb" -j"$JOBS"
-for tool in ebizzy faultbench torture; do
-	[ -x "$hb/$tool" ] && cp "$hb/$tool" "$payload/bin/"
+for tool in ebizzy faultbench abstat torture; do
+	if [ -x "$hb/$tool" ]; then
+		cp "$hb/$tool" "$payload/bin/"
+	fi
 done
 log "$tag: payload ready in $payload"

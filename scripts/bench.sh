@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# 'make bench': the A/B benchmark.
+#
+# Builds the perf flavor of every kernel in KERNELS, then boots them in
+# turn with identical QEMU settings, ROUNDS times for each vCPU count in
+# SMPS (the order of the kernels rotates each round), running the
+# workloads of scripts/guest/bench.list.  One boot per kernel (round 1,
+# largest SMP) also records 'perf record -g' of ebizzy.  harness/abstat
+# writes the report: results/bench-<time>/report.md, results.json, plot.
+#
+# Kernels: vanilla (6.1.y baseline), patched (the series), v6.12 (Debian's
+# 6.12, mainline's per-VMA locks).  A kernel name may carry kernel
+# command-line arguments after a '+', e.g. 'patched+sysctl.vm.x=0'.
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+KERNELS=${KERNELS:-"vanilla patched v6.12"}
+SMPS=${SMPS:-"1 2 4"}
+ROUNDS=${ROUNDS:-5}
+BASELINE=${BASELINE:-vanilla}
+out=${RESULTS:-$MMSCALE_TOP/results/bench-$(date +%Y%m%d-%H%M%S)}
+S=$MMSCALE_TOP/scripts
+
+variant_of() { printf '%s\n' "${1%%+*}"; }
+args_of() { case "$1" in *+*) printf '%s\n' "${1#*+}" | tr '+' ' ' ;; esac; }
+
+WITH_612=0
+case " $KERNELS " in *" v6.12"*) WITH_612=1 ;; esac
+WITH_612=$WITH_612 "$S/install-deps.sh"
+"$S/get-source.sh"
+WITH_VANILLA=1 "$S/apply-series.sh"
+[ "$WITH_612" = 0 ] || "$S/get-source-6.12.sh"
+
+# With an empty series, 'patched' is the vanilla kernel: measure it once.
+if [ "$(git -C "$KTREE" rev-list --count mmscale-base..series)" = 0 ]; then
+	kept=""
+	for k in $KERNELS; do
+		[ "$(variant_of "$k")" = patched ] && continue
+		kept="$kept $k"
+	done
+	[ "$kept" != " $KERNELS" ] && log "the series is empty: 'patched' is vanilla, left out"
+	KERNELS=${kept# }
+fi
+
+variants=$(for k in $KERNELS; do variant_of "$k"; done | sort -u)
+for v in $variants; do
+	"$S/build-kernel.sh" perf "$v"
+	BENCH_ONLY=1 "$S/build-tests.sh" perf "$v"
+	WITH_PERF=1 "$S/make-initramfs.sh" perf "$v"
+done
+
+mkdir -p "$out/raw"
+jsonl=$out/bench.jsonl
+: >"$jsonl"
+max_smp=$(tr ' ' '\n' <<<"$SMPS" | sort -n | tail -n 1)
+read -r -a klist <<<"$KERNELS"
+nk=${#klist[@]}
+total=$((ROUNDS * nk * $(wc -w <<<"$SMPS")))
+n=0
+for round in $(seq 1 "$ROUNDS"); do
+	for smp in $SMPS; do
+		for i in $(seq 0 $((nk - 1))); do
+			k=${klist[$(((i + round - 1) % nk))]}
+			n=$((n + 1))
+			dir=$out/raw/$k-smp$smp-r$round
+			append=$(args_of "$k")
+			if [ "$round" = 1 ] && [ "$smp" = "$max_smp" ]; then
+				append="$append mmscale.perf=1"
+			fi
+			log "[$n/$total] $k smp=$smp round $round"
+			rc=0
+			SMP=$smp MEM=${MEM:-2G} TIMEOUT=${BENCH_TIMEOUT:-900} APPEND="$append" \
+				"$S/boot-qemu.sh" perf "$(variant_of "$k")" bench "$dir" 2>"$dir.log" || rc=$?
+			[ "$rc" = 0 ] || die "boot of $k (smp $smp, round $round) failed: $dir.log, $dir/console.log"
+			python3 "$S/bench-collect.py" --kernel "$k" --smp "$smp" --round "$round" \
+				--results "$dir/results" --out "$jsonl" ||
+				die "a workload failed on $k (smp $smp, round $round): $dir/results/bench/"
+			if [ -f "$dir/results/perf-report.txt" ]; then
+				cp "$dir/results/perf-report.txt" "$out/perf-report-$k.txt"
+				cp "$dir/results/perf-symbols.txt" "$out/perf-symbols-$k.txt" 2>/dev/null || true
+			fi
+		done
+	done
+done
+
+abstat=$BUILD_DIR/harness-static/abstat
+"$abstat" --baseline "$BASELINE" --plot-metric "ebizzy-mTt-N:records_per_s" \
+	--out "$out" "$jsonl"
+python3 "$S/perf-share.py" "$out"/perf-symbols-*.txt >>"$out/report.md" || true
+log "report: $out/report.md"
+cat "$out/report.md"

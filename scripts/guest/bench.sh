@@ -1,0 +1,35 @@
+# Guest job for the benchmark: each workload of bench.list once, its JSON
+# in /results/bench/NAME.json; with mmscale.perf=1 on the command line,
+# one 'perf record -g' of ebizzy and its report.
+# shellcheck source=lib.sh
+. /mmscale/jobs/lib.sh
+
+N=$(nproc)
+export N
+mkdir -p /results/bench
+if [ ! -e /sys/kernel/debug/mmscale/ctl ]; then
+	insmod /mmscale/mmscale_test.ko || say "bench: cannot load the test module"
+fi
+# pft-style workloads want 4 KiB faults.
+echo never >/sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null
+
+while read -r name cmd; do
+	case "$name" in '#'* | '') continue ;; esac
+	say "bench/$name: $cmd"
+	sh -c "$cmd" >"/results/bench/$name.json" 2>"/results/bench/$name.err"
+	echo $? >"/results/bench/$name.rc"
+done </mmscale/jobs/bench.list
+
+if grep -q 'mmscale.perf=1' /proc/cmdline && [ -x /usr/bin/perf ]; then
+	say "bench/perf: perf record -g ebizzy -mTt $N"
+	echo 0 >/proc/sys/kernel/kptr_restrict
+	echo -1 >/proc/sys/kernel/perf_event_paranoid
+	cd /tmp || exit 1
+	perf record -q -e cpu-clock -g -o /tmp/perf.data ebizzy -mTt "$N" -S 5 \
+		>/results/perf-ebizzy.out 2>&1
+	perf report -i /tmp/perf.data --stdio --no-children --sort sym \
+		--percent-limit 0.5 >/results/perf-report.txt 2>&1
+	perf report -i /tmp/perf.data --stdio --no-children --sort sym -g none \
+		>/results/perf-symbols.txt 2>&1
+	say "bench/perf: done"
+fi
