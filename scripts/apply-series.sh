@@ -28,6 +28,15 @@ series_stamp() {
 	} | sha256sum | cut -d' ' -f1
 }
 
+# The vanilla work tree (WITH_VANILLA=1) shares the repository and stays at
+# the baseline.
+add_vanilla() {
+	if [ "${WITH_VANILLA:-0}" = 1 ] && [ ! -d "$(src_dir vanilla)" ]; then
+		log "adding the vanilla work tree"
+		git_k worktree add -q --detach "$(src_dir vanilla)" mmscale-base
+	fi
+}
+
 git_k rev-parse -q --verify refs/tags/mmscale-base >/dev/null ||
 	die "no baseline in $KTREE: run scripts/get-source.sh first"
 
@@ -35,6 +44,7 @@ want=$(series_stamp)
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] &&
 	[ "$(git_k rev-parse --abbrev-ref HEAD)" = series ]; then
 	log "series already applied ($(git_k rev-list --count mmscale-base..series) patches)"
+	add_vanilla
 	exit 0
 fi
 
@@ -63,8 +73,4 @@ done < <(series_patches)
 printf '%s\n' "$want" >"$STAMP"
 log "applied $n patches to Linux $version"
 
-# The vanilla work tree shares the repository and stays at the baseline.
-if [ "${WITH_VANILLA:-0}" = 1 ] && [ ! -d "$(src_dir vanilla)" ]; then
-	log "adding the vanilla work tree"
-	git_k worktree add -q --detach "$(src_dir vanilla)" mmscale-base
-fi
+add_vanilla

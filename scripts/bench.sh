@@ -85,7 +85,7 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 abstat=$BUILD_DIR/harness-static/abstat
-"$abstat" --baseline "$BASELINE" --plot-metric "ebizzy-mTt-N:records_per_s" \
+"$abstat" --baseline "$BASELINE" --plot "ebizzy-mTt-N:records_per_s" \
 	--out "$out" "$jsonl"
 python3 "$S/perf-share.py" "$out"/perf-symbols-*.txt >>"$out/report.md" || true
 log "report: $out/report.md"

@@ -20,13 +20,18 @@ file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' ||
 	die "/bin/busybox is not static: apt-get install busybox-static"
 [ -d "$payload" ] || die "no payload: run scripts/build-tests.sh $flavor $variant"
 
-# copy_with_libs BINARY DEST: a dynamically linked program and its libraries.
-copy_with_libs() {
-	local bin=$1 dest=$2 lib
-	install -D -m 0755 "$bin" "$root$dest"
-	for lib in $(ldd "$bin" 2>/dev/null | grep -o '/[^ ]*'); do
+# copy_libs BINARY: the shared libraries of a dynamically linked program.
+copy_libs() {
+	local lib
+	for lib in $(ldd "$1" 2>/dev/null | grep -o '/[^ ]*'); do
 		[ -e "$root$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$root$lib"
 	done
+}
+
+# copy_with_libs BINARY DEST: a program and its libraries.
+copy_with_libs() {
+	install -D -m 0755 "$1" "$root$2"
+	copy_libs "$1"
 }
 
 rm -rf "$root"
@@ -58,7 +63,7 @@ for f in "$root"/mmscale/bin/* "$root"/mmscale/selftests/* "$root"/mmscale/vm/*;
 		continue
 	fi
 	if file "$f" | grep -q 'dynamically linked'; then
-		copy_with_libs "$f" "${f#"$root"}"
+		copy_libs "$f"
 	fi
 done
 
