@@ -1,0 +1,231 @@
+// pft, page_fault1/2/3, mmap_loop and writer.  holdlat lives in holdlat.cc.
+#include <sys/mman.h>
+
+#include <cstdio>
+#include <stdexcept>
+
+#include "error.h"
+#include "mapping.h"
+#include "runner.h"
+#include "workload.h"
+
+namespace mmscale {
+
+std::unique_ptr<Workload> make_holdlat();
+
+double WorkloadResult::get(std::string_view name) const {
+  for (const Metric& m : metrics)
+    if (m.name == name) return m.value;
+  throw std::out_of_range("no metric " + std::string(name));
+}
+
+Json WorkloadResult::to_json(std::string_view workload, const WorkloadParams& p) const {
+  Json j;
+  // Threads that actually ran (mmap_loop is single-threaded whatever -t says).
+  const std::size_t threads = per_thread.empty() ? p.threads : per_thread.size();
+  j.set("tool", "faultbench").set("workload", workload).set("threads", threads);
+  j.set("seconds", p.seconds);
+  for (const Metric& m : metrics) j.set(m.name, m.value);
+  if (!per_thread_metric.empty()) {
+    Json values = Json(Json::Array{});
+    for (double v : per_thread) values.push(v);
+    j.set("per_thread", Json().set(per_thread_metric, std::move(values)));
+  }
+  return j;
+}
+
+std::string WorkloadResult::to_text() const {
+  std::string out;
+  char buf[256];
+  for (const Metric& m : metrics) {
+    // Counts print as integers, rates and times with two decimals.
+    const bool whole = m.value == static_cast<double>(static_cast<long long>(m.value));
+    std::snprintf(buf, sizeof buf, whole ? "%-36s %13.0f    %s" : "%-36s %16.2f %s", m.name.c_str(),
+                  m.value, m.unit.c_str());
+    std::string line = buf;
+    line.erase(line.find_last_not_of(' ') + 1);
+    out += line + "\n";
+  }
+  for (std::size_t i = 0; i < per_thread.size(); ++i) {
+    std::snprintf(buf, sizeof buf, "  thread %-3zu %-23s %16.2f\n", i, per_thread_metric.c_str(),
+                  per_thread[i]);
+    out += buf;
+  }
+  return out;
+}
+
+namespace {
+
+constexpr std::size_t kMiB = 1 << 20;
+
+std::size_t region_size(const WorkloadParams& p, std::size_t fallback) {
+  const std::size_t s = page_align(p.size != 0 ? p.size : fallback);
+  if (s == 0) throw UsageError("region size must be at least one page");
+  return s;
+}
+
+std::chrono::duration<double> duration_of(const WorkloadParams& p) {
+  return std::chrono::duration<double>(p.seconds);
+}
+
+// pft body: fault in one page at a time of a private anonymous region with
+// THP off; map a fresh region when this one is used up.
+ThreadBody pft_body(std::size_t size) {
+  return [size](const std::atomic<bool>& stop) {
+    std::uint64_t faults = 0;
+    while (!stop.load(std::memory_order_relaxed)) {
+      Mapping m = Mapping::anonymous(size);
+      m.advise(MADV_NOHUGEPAGE);
+      for (std::size_t off = 0; off < size; off += kPageSize) {
+        if (stop.load(std::memory_order_relaxed)) break;
+        touch_byte(m.data() + off);
+        ++faults;
+      }
+    }
+    return faults;
+  };
+}
+
+WorkloadResult rate_result(const TimedRun& run, const std::string& metric, const char* unit) {
+  WorkloadResult r;
+  r.metrics.push_back({metric, total_rate(run.threads), unit});
+  r.metrics.push_back({"user_s", run.cpu.user_s, "s"});
+  r.metrics.push_back({"sys_s", run.cpu.sys_s, "s"});
+  r.per_thread_metric = metric;
+  for (const ThreadResult& t : run.threads) r.per_thread.push_back(t.rate());
+  return r;
+}
+
+class Pft : public Workload {
+ public:
+  std::string_view name() const override { return "pft"; }
+  std::string_view description() const override {
+    return "anonymous faults, one byte per 4 KiB page, THP off (-s region per thread, 64M)";
+  }
+  WorkloadResult run(const WorkloadParams& p) override {
+    const std::vector<ThreadBody> bodies(p.threads, pft_body(region_size(p, 64 * kMiB)));
+    return rate_result(run_timed(bodies, duration_of(p)), "faults_per_s", "faults/s");
+  }
+};
+
+// will-it-scale page_fault1/2/3: map, write one byte per page, unmap.
+class PageFault : public Workload {
+ public:
+  explicit PageFault(int kind) : kind_(kind) {}
+  std::string_view name() const override {
+    return kind_ == 1 ? "page_fault1" : kind_ == 2 ? "page_fault2" : "page_fault3";
+  }
+  std::string_view description() const override {
+    return kind_ == 1   ? "will-it-scale page_fault1: private anonymous (-s, 128M)"
+           : kind_ == 2 ? "will-it-scale page_fault2: private file mapping in -d (128M)"
+                        : "will-it-scale page_fault3: shared file mapping in -d (128M)";
+  }
+  WorkloadResult run(const WorkloadParams& p) override {
+    const std::size_t size = region_size(p, 128 * kMiB);
+    std::vector<FileDescriptor> files;
+    std::vector<ThreadBody> bodies;
+    for (unsigned i = 0; i < p.threads; ++i) {
+      int fd = -1;
+      if (kind_ != 1) {
+        files.push_back(make_temp_file(p.dir, size));
+        fd = files.back().get();
+      }
+      const int kind = kind_;
+      bodies.push_back([size, fd, kind](const std::atomic<bool>& stop) {
+        std::uint64_t pages = 0;
+        while (!stop.load(std::memory_order_relaxed)) {
+          const int prot = PROT_READ | PROT_WRITE;
+          Mapping m = kind == 1   ? Mapping::anonymous(size)
+                      : kind == 2 ? Mapping::file(fd, size, prot, MAP_PRIVATE)
+                                  : Mapping::file(fd, size, prot, MAP_SHARED);
+          for (std::size_t off = 0; off < size; off += kPageSize) {
+            if (stop.load(std::memory_order_relaxed)) break;
+            touch_byte(m.data() + off);
+            ++pages;
+          }
+        }
+        return pages;
+      });
+    }
+    return rate_result(run_timed(bodies, duration_of(p)), "pages_per_s", "pages/s");
+  }
+
+ private:
+  int kind_;
+};
+
+class MmapLoop : public Workload {
+ public:
+  std::string_view name() const override { return "mmap_loop"; }
+  std::string_view description() const override {
+    return "one thread: mmap one page, touch it, munmap (regression guard; ignores -t)";
+  }
+  WorkloadResult run(const WorkloadParams& p) override {
+    const std::vector<ThreadBody> bodies{[](const std::atomic<bool>& stop) {
+      std::uint64_t ops = 0;
+      while (!stop.load(std::memory_order_relaxed)) {
+        Mapping m = Mapping::anonymous(kPageSize);
+        touch_byte(m.data());
+        ++ops;
+      }
+      return ops;
+    }};
+    return rate_result(run_timed(bodies, duration_of(p)), "ops_per_s", "ops/s");
+  }
+};
+
+// pft alone, then pft with -W threads that mmap+munmap one untouched page
+// (a write-locker of mmap_lock that needs no TLB shootdown).
+class Writer : public Workload {
+ public:
+  std::string_view name() const override { return "writer"; }
+  std::string_view description() const override {
+    return "pft (-t) alone, then pft with -W mmap/munmap writer threads; -S per phase";
+  }
+  WorkloadResult run(const WorkloadParams& p) override {
+    const ThreadBody fault = pft_body(region_size(p, 64 * kMiB));
+    const ThreadBody writer = [](const std::atomic<bool>& stop) {
+      std::uint64_t ops = 0;
+      while (!stop.load(std::memory_order_relaxed)) {
+        Mapping m = Mapping::anonymous(kPageSize);
+        ++ops;
+      }
+      return ops;
+    };
+    std::vector<ThreadBody> bodies(p.threads, fault);
+    const TimedRun alone = run_timed(bodies, duration_of(p));
+    bodies.insert(bodies.end(), p.writers, writer);
+    const TimedRun mixed = run_timed(bodies, duration_of(p));
+
+    const std::span<const ThreadResult> all(mixed.threads);
+    const double base = total_rate(alone.threads);
+    const double with = total_rate(all.first(p.threads));
+    WorkloadResult r;
+    r.metrics.push_back({"faults_per_s_alone", base, "faults/s"});
+    r.metrics.push_back({"faults_per_s_with_writer", with, "faults/s"});
+    r.metrics.push_back({"fault_ratio", base > 0 ? with / base : 0.0, ""});
+    r.metrics.push_back({"writer_mmaps_per_s", total_rate(all.subspan(p.threads)), "mmaps/s"});
+    r.per_thread_metric = "faults_per_s_with_writer";
+    for (const ThreadResult& t : all.first(p.threads)) r.per_thread.push_back(t.rate());
+    return r;
+  }
+};
+
+}  // namespace
+
+std::vector<std::string_view> workload_names() {
+  return {"pft", "page_fault1", "page_fault2", "page_fault3", "mmap_loop", "writer", "holdlat"};
+}
+
+std::unique_ptr<Workload> make_workload(std::string_view name) {
+  if (name == "pft") return std::make_unique<Pft>();
+  if (name == "page_fault1") return std::make_unique<PageFault>(1);
+  if (name == "page_fault2") return std::make_unique<PageFault>(2);
+  if (name == "page_fault3") return std::make_unique<PageFault>(3);
+  if (name == "mmap_loop") return std::make_unique<MmapLoop>();
+  if (name == "writer") return std::make_unique<Writer>();
+  if (name == "holdlat") return make_holdlat();
+  return nullptr;
+}
+
+}  // namespace mmscale
