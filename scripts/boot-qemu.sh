@@ -7,7 +7,8 @@
 # (interactive).  The console goes to OUTDIR/console.log (and, with
 # VERBOSE=1, to the terminal); the guest's /results come back on a virtio
 # disk and are unpacked into OUTDIR/results/.  Environment: SMP (2), MEM
-# (2G), TIMEOUT (seconds, 1800), APPEND (extra kernel arguments).
+# (2G), TIMEOUT (seconds, 1800), BOOT_TIMEOUT (seconds until the guest
+# must have reached its init, 600), APPEND (extra kernel arguments).
 # Exits 0 when the guest finished its job, 1 when it did not come up,
 # 2 on a timeout.
 set -euo pipefail
@@ -51,8 +52,18 @@ timeout --foreground -s KILL "$timeout" "${qemu[@]}" -display none -monitor none
 	-serial "file:$console" </dev/null &
 qpid=$!
 shown=0
+up=0
 while kill -0 "$qpid" 2>/dev/null; do
 	sleep 2
+	if [ "$up" = 0 ]; then
+		if grep -q MMSCALE-GUEST-UP "$console" 2>/dev/null; then
+			up=1
+		elif [ $(($(date +%s) - start)) -gt "${BOOT_TIMEOUT:-600}" ]; then
+			log "$flavor-$variant: no sign of init after ${BOOT_TIMEOUT:-600}s: stopping QEMU"
+			pkill -KILL -P "$qpid" 2>/dev/null || true
+			kill -KILL "$qpid" 2>/dev/null || true
+		fi
+	fi
 	# Progress: the guest's "mmscale:" lines.
 	if [ -f "$console" ]; then
 		total=$(grep -c 'mmscale: \|MMSCALE-' "$console" || true)

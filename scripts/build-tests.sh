@@ -47,8 +47,8 @@ if [ "${BENCH_ONLY:-0}" != 1 ]; then
 	make -C "$src/tools/testing/selftests/vm" OUTPUT="$payload/vm" \
 		KHDR_INCLUDES="$khdr" LDFLAGS=-static -k -j"$JOBS" \
 		>"$LOG_DIR/vm-selftests-$tag.log" 2>&1 || true
-	wanted=$(awk '!/^#/ && NF {print $3}' "$MMSCALE_TOP/scripts/guest/vm-suite.list" |
-		sed -e 's|^\./||' -e 's|^su$|on-fault-limit|' | sort -u)
+	wanted=$(grep -v '^#' "$MMSCALE_TOP/scripts/guest/vm-suite.list" |
+		grep -o '\./[A-Za-z0-9_-]*' | sed 's|^\./||' | sort -u)
 	for t in $wanted; do
 		[ -x "$payload/vm/$t" ] ||
 			die "$tag: upstream vm selftest '$t' did not build (log: $LOG_DIR/vm-selftests-$tag.log)"

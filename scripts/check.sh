@@ -55,6 +55,15 @@ else
 		--detail "$(head -n 40 "$out/shellcheck.log")" --out "$res"
 fi
 
+log "host: clang-format (harness)"
+if (cd "$MMSCALE_TOP/harness" && clang-format --dry-run --Werror src/*.cc src/*.h tools/*.cc tests/*.cc) \
+	>"$out/clang-format.log" 2>&1; then
+	"${verdict[@]}" result --suite host-lint --name clang-format-harness --status pass --out "$res"
+else
+	"${verdict[@]}" result --suite host-lint --name clang-format-harness --status fail \
+		--detail "$(head -n 40 "$out/clang-format.log")" --out "$res"
+fi
+
 log "host: C++ harness unit tests"
 hb=$BUILD_DIR/harness-host
 if stage harness-build bash -c "cmake -S '$MMSCALE_TOP/harness' -B '$hb' -DCMAKE_BUILD_TYPE=Debug &&
@@ -65,20 +74,50 @@ if stage harness-build bash -c "cmake -S '$MMSCALE_TOP/harness' -B '$hb' -DCMAKE
 fi
 fi
 
-# Guest side.
-if stage get-source "$MMSCALE_TOP/scripts/get-source.sh" &&
-	stage apply-series "$MMSCALE_TOP/scripts/apply-series.sh" &&
-	stage kernel "$MMSCALE_TOP/scripts/build-kernel.sh" "$FLAVOR" "$VARIANT" &&
-	stage payload "$MMSCALE_TOP/scripts/build-tests.sh" "$FLAVOR" "$VARIANT" &&
-	stage initramfs "$MMSCALE_TOP/scripts/make-initramfs.sh" "$FLAVOR" "$VARIANT"; then
+# lint_kernel_style: checkpatch --strict over the series and the module.
+lint_kernel_style() {
+	if stage checkpatch-series "$MMSCALE_TOP/scripts/checkpatch.sh"; then
+		"${verdict[@]}" result --suite host-lint --name checkpatch-series --status pass --out "$res"
+	fi
+	if (cd "$KTREE" && perl scripts/checkpatch.pl --strict --no-tree --quiet -f \
+		"$MMSCALE_TOP"/module/*.c "$MMSCALE_TOP"/module/mmscale_internal.h \
+		"$MMSCALE_TOP"/module/tools/*.c) >"$out/checkpatch-module.log" 2>&1; then
+		"${verdict[@]}" result --suite host-lint --name checkpatch-module --status pass --out "$res"
+	else
+		"${verdict[@]}" result --suite host-lint --name checkpatch-module --status fail \
+			--detail "$(head -n 40 "$out/checkpatch-module.log")" --out "$res"
+	fi
+}
+
+# guest_side: build the kernel and the payload, boot, judge.
+guest_side() {
+	stage get-source "$MMSCALE_TOP/scripts/get-source.sh" || return 0
+	stage apply-series "$MMSCALE_TOP/scripts/apply-series.sh" || return 0
+	[ "${HOST_TESTS:-1}" = 1 ] && lint_kernel_style
+	stage kernel "$MMSCALE_TOP/scripts/build-kernel.sh" "$FLAVOR" "$VARIANT" || return 0
+	stage payload "$MMSCALE_TOP/scripts/build-tests.sh" "$FLAVOR" "$VARIANT" || return 0
+	stage initramfs "$MMSCALE_TOP/scripts/make-initramfs.sh" "$FLAVOR" "$VARIANT" || return 0
+
 	log "guest: booting $FLAVOR-$VARIANT (progress below)"
-	rc=0
+	local rc=0 note="" kunit=()
 	"$MMSCALE_TOP/scripts/boot-qemu.sh" "$FLAVOR" "$VARIANT" check "$out/guest" || rc=$?
-	note=""
+	if [ "$rc" = 1 ]; then
+		# A guest that never reached init (not one that failed a test)
+		# gets one more boot; the first console stays for the record.
+		mv "$out/guest/console.log" "$out/guest/console.no-init.log"
+		log "guest: the guest did not come up; booting once more (first console: $out/guest/console.no-init.log)"
+		rc=0
+		"$MMSCALE_TOP/scripts/boot-qemu.sh" "$FLAVOR" "$VARIANT" check "$out/guest" || rc=$?
+	fi
 	[ "$rc" = 2 ] && note="${TIMEOUT:-1800}s"
+	[ "$FLAVOR" = debug ] && kunit=(--expect-kunit)
 	"${verdict[@]}" guest --console "$out/guest/console.log" --results "$out/guest/results" \
-		--timeout-note "$note" --out "$res"
-fi
+		--timeout-note "$note" "${kunit[@]}" \
+		--baseline "$MMSCALE_TOP/scripts/guest/vm-suite.baseline" \
+		--baseline-label "vanilla $(cat "$BUILD_DIR/kernel-version")" --out "$res"
+}
+
+guest_side
 
 log "finished in $(($(date +%s) - t0)) s; results in $out"
 "${verdict[@]}" summary "$res"

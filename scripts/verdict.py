@@ -226,6 +226,34 @@ def collect_suite(suite_dir, suite):
     return out
 
 
+def load_baseline(path):
+    """{test name: status} from a baseline file ("NAME STATUS  # note")."""
+    base = {}
+    for raw in read_lines(path):
+        line = raw.split("#", 1)[0].split()
+        if not line:
+            continue
+        if len(line) != 2 or line[1] not in ("pass", "fail", "skip"):
+            raise SystemExit("%s: bad baseline line: %s" % (path, raw.strip()))
+        base[line[0]] = line[1]
+    return base
+
+
+def apply_baseline(records, suite, base, label):
+    """A test that fails here and failed on the baseline kernel too is not
+    a regression: it becomes a skip that says so.  Everything else stands
+    (a baseline pass that fails now is a failure)."""
+    for r in records:
+        if r["suite"] != suite or r["status"] != "fail":
+            continue
+        if base.get(r["name"]) == "fail":
+            first = (r["detail"] or "").strip().splitlines()
+            r["status"] = "skip"
+            r["detail"] = "fails on %s too (baseline): %s" % (
+                label, first[0] if first else "")
+    return records
+
+
 def cmd_guest(args):
     out = []
     try:
@@ -244,7 +272,11 @@ def cmd_guest(args):
                    if args.timeout_note else "the guest did not finish")
             out.append(record("guest", "finish", "fail",
                               why + "\n" + "".join(console[-30:])))
-    out.extend(parse_tap(console, "kunit"))
+    kunit = parse_tap(console, "kunit")
+    if args.expect_kunit and not kunit and "MMSCALE-GUEST-UP" in text:
+        kunit.append(record("kunit", "ran", "fail",
+                            "no KTAP results on the console: KUnit did not run"))
+    out.extend(kunit)
     out.extend(scan_console(console))
     rdir = args.results
     if rdir and os.path.isdir(rdir):
@@ -252,6 +284,9 @@ def cmd_guest(args):
             path = os.path.join(rdir, suite)
             if os.path.isdir(path):
                 out.extend(collect_suite(path, suite))
+    if args.baseline:
+        apply_baseline(out, args.baseline_suite, load_baseline(args.baseline),
+                       args.baseline_label)
     prefix = args.prefix + ":" if args.prefix else ""
     for r in out:
         r["suite"] = prefix + r["suite"]
@@ -390,6 +425,11 @@ def main(argv=None):
     g.add_argument("--results")
     g.add_argument("--prefix", default="")
     g.add_argument("--timeout-note", default="")
+    g.add_argument("--expect-kunit", action="store_true",
+                   help="no KTAP on the console is a failure")
+    g.add_argument("--baseline", help="baseline results of one suite")
+    g.add_argument("--baseline-suite", default="vm")
+    g.add_argument("--baseline-label", default="vanilla 6.1")
     g.add_argument("--out", required=True)
     g.set_defaults(func=cmd_guest)
 

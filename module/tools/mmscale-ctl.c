@@ -20,7 +20,7 @@
 
 #include "../mmscale_test.h"
 
-static int usage(void)
+static int show_usage(void)
 {
 	fprintf(stderr, "usage: mmscale-ctl features | hold write|read MS | warn\n");
 	return 2;
@@ -31,7 +31,8 @@ static int open_ctl(void)
 	int fd = open(MMSCALE_DEBUGFS_CTL, O_RDWR);
 
 	if (fd < 0)
-		fprintf(stderr, "mmscale-ctl: open %s: %s (is mmscale_test loaded and debugfs mounted?)\n",
+		fprintf(stderr,
+			"mmscale-ctl: open %s: %s (is mmscale_test loaded?)\n",
 			MMSCALE_DEBUGFS_CTL, strerror(errno));
 	return fd;
 }
@@ -49,7 +50,7 @@ int main(int argc, char **argv)
 	int fd;
 
 	if (argc < 2)
-		return usage();
+		return show_usage();
 	fd = open_ctl();
 	if (fd < 0)
 		return 4;
@@ -77,10 +78,10 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[2], "read"))
 			h.mode = MMSCALE_HOLD_READ;
 		else
-			return usage();
+			return show_usage();
 		h.hold_ms = strtoul(argv[3], &end, 10);
 		if (*end || !h.hold_ms)
-			return usage();
+			return show_usage();
 		if (ioctl(fd, MMSCALE_IOC_HOLD, &h))
 			return failed("MMSCALE_IOC_HOLD");
 		printf("held for %llu ns\n",
@@ -94,5 +95,5 @@ int main(int argc, char **argv)
 			return failed("MMSCALE_IOC_WARN");
 		return 0;
 	}
-	return usage();
+	return show_usage();
 }

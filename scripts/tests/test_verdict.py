@@ -135,6 +135,19 @@ class GuestRun(unittest.TestCase):
         self.assertEqual(got, {"mremap_test": "pass", "ksm_tests": "skip",
                                "mlock2-tests": "fail", "hang": "fail"})
 
+    def test_debug_kernel_without_kunit_output_fails(self):
+        with tempfile.TemporaryDirectory() as d:
+            cpath = os.path.join(d, "console.log")
+            with open(cpath, "w") as f:
+                f.write("kunit: disabled\nMMSCALE-GUEST-UP\nMMSCALE-GUEST-DONE\n")
+            out = os.path.join(d, "out.jsonl")
+            verdict.main(["guest", "--console", cpath, "--expect-kunit",
+                          "--out", out])
+            with open(out) as f:
+                recs = [json.loads(x) for x in f]
+        self.assertIn(("kunit", "ran", "fail"),
+                      [(r["suite"], r["name"], r["status"]) for r in recs])
+
     def test_crashed_tap_program_fails(self):
         recs = self.run_guest("MMSCALE-GUEST-UP\nMMSCALE-GUEST-DONE\n", {
             "selftests/gup_race.tap": "TAP version 13\n1..2\nok 1 a\n",
@@ -144,6 +157,26 @@ class GuestRun(unittest.TestCase):
                if r["suite"] == "selftests"]
         self.assertEqual(got, [("gup_race.a", "pass"),
                                ("gup_race", "fail")])
+
+
+class Baseline(unittest.TestCase):
+    def test_known_failure_becomes_a_skip_and_regression_fails(self):
+        recs = [verdict.record("vm", "a", "fail", "boom"),
+                verdict.record("vm", "b", "fail", "bang"),
+                verdict.record("vm", "c", "pass"),
+                verdict.record("selftests", "a", "fail")]
+        verdict.apply_baseline(recs, "vm", {"a": "fail", "b": "pass",
+                                            "c": "fail"}, "vanilla 6.1")
+        self.assertEqual([r["status"] for r in recs],
+                         ["skip", "fail", "pass", "fail"])
+        self.assertIn("baseline", recs[0]["detail"])
+
+    def test_bad_baseline_line_is_an_error(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".baseline") as f:
+            f.write("mremap_test maybe\n")
+            f.flush()
+            with self.assertRaises(SystemExit):
+                verdict.load_baseline(f.name)
 
 
 class Summary(unittest.TestCase):
