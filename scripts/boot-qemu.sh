@@ -7,7 +7,7 @@
 # (interactive).  The console goes to OUTDIR/console.log (and, with
 # VERBOSE=1, to the terminal); the guest's /results come back on a virtio
 # disk and are unpacked into OUTDIR/results/.  Environment: SMP (2), MEM
-# (2G), TIMEOUT (seconds, 1800), BOOT_TIMEOUT (seconds until the guest
+# (2G), QEMU_CPU (max), TIMEOUT (seconds, 1800), BOOT_TIMEOUT (seconds until the guest
 # must have reached its init, 600), APPEND (extra kernel arguments).
 # Exits 0 when the guest finished its job, 1 when it did not come up,
 # 2 on a timeout.
@@ -36,7 +36,7 @@ disk=$outdir/results.img
 rm -f "$disk" "$console"
 truncate -s "${RESULTS_DISK_SIZE:-512M}" "$disk"
 
-qemu=(qemu-system-x86_64 -machine pc -cpu max -accel tcg -smp "$smp" -m "$mem"
+qemu=(qemu-system-x86_64 -machine pc -cpu "${QEMU_CPU:-max}" -accel tcg -smp "$smp" -m "$mem"
 	-kernel "$kernel" -initrd "$initrd" -no-reboot
 	-drive "file=$disk,format=raw,if=virtio"
 	-append "console=ttyS0 panic=-1 printk.devkmsg=on mmscale.job=$job ${APPEND:-}")

@@ -35,6 +35,11 @@ if [ -d /mmscale/vm ]; then
 	cd / || exit 1
 fi
 
+# The mm torture tool: a short seeded run (the seed is in the log).
+if [ -x /mmscale/bin/torture ]; then
+	run_test torture torture-60s 240 rc torture -t 4 -S 60
+fi
+
 # locktorture: a short run of each lock type in LOCKTORTURE_TYPES.
 # shellcheck source=locktorture.sh
 . /mmscale/jobs/locktorture.sh
