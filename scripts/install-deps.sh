@@ -9,7 +9,7 @@ PACKAGES=(
 	xz-utils rsync kmod ccache git python3 perl
 	qemu-system-x86 busybox-static linux-source-6.1 linux-perf
 	cmake libgtest-dev libnuma-dev libcap-dev gnuplot-nox shellcheck
-	clang-format
+	clang-format python3-ply python3-git
 )
 # The 6.12 baseline is only needed by the benchmark.
 if [ "${WITH_612:-0}" = 1 ]; then

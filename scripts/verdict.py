@@ -60,6 +60,9 @@ TAP_RESULT = re.compile(r"^(?P<indent>\s*)(?P<ok>ok|not ok)\s+(?P<num>\d+)"
                         r"(?:\s*-)?\s*(?P<name>[^#]*?)\s*"
                         r"(?:#\s*(?P<directive>\S+)\s*(?P<reason>.*))?$")
 TAP_SUBTEST = re.compile(r"^(?P<indent>\s*)# Subtest: (?P<name>.+?)\s*$")
+# kselftest_harness.h names the case on its RUN line; its SKIP result line
+# ("ok 2 # SKIP reason") carries no name.
+HARNESS_RUN = re.compile(r"^#\s+RUN\s+(?P<name>\S+)\s+\.\.\.")
 
 
 def strip_ts(line):
@@ -78,8 +81,13 @@ def parse_tap(lines, suite):
     """
     out = []
     stack = []  # (indent, name, index of the first child record)
+    running = None  # the case named by the last kselftest_harness RUN line
     for raw in lines:
         line = strip_ts(raw)
+        m = HARNESS_RUN.match(line)
+        if m:
+            running = m.group("name")
+            continue
         m = TAP_SUBTEST.match(line)
         if m:
             stack.append((len(m.group("indent")), m.group("name"), len(out)))
@@ -88,7 +96,8 @@ def parse_tap(lines, suite):
         if not m:
             continue
         indent = len(m.group("indent"))
-        name = m.group("name").strip() or "test %s" % m.group("num")
+        name = m.group("name").strip() or running or "test %s" % m.group("num")
+        running = None
         directive = (m.group("directive") or "").upper()
         if directive == "SKIP":
             status = "skip"

@@ -87,7 +87,9 @@ class TapParser(unittest.TestCase):
                  "#  RUN           gup.remote ...\n",
                  "ok 1 gup.remote\n",
                  "not ok 2 gup.pin\n",
-                 "ok 3 hold.progress # SKIP no speculative faults\n",
+                 "#  RUN           hold.progress ...\n",
+                 "#      SKIP      no speculative faults\n",
+                 "ok 3 # SKIP no speculative faults\n",
                  "# FAILED: 1 / 3 tests passed.\n"]
         recs = verdict.parse_tap(lines, "selftests")
         self.assertEqual([(r["name"], r["status"]) for r in recs],
