@@ -5,17 +5,20 @@
 #                   each, run the selftests and the A/B benchmark, report
 #   make check      the test suite (ends with "N passed, N failed")
 #   make bench      the A/B benchmark only (ROUNDS=, SMPS=, KERNELS=)
+#   make soak       torture + selftests + locktorture in a loop on the debug
+#                   kernel under memory pressure (DURATION=seconds, 1800)
 #   make shell      boot the patched kernel with a shell (FLAVOR=debug|perf)
 #   make kernel     build one kernel (FLAVOR=debug|perf PATCHED=1|0)
 #   make patches    export the series from build/linux into patches/
 #   make checkpatch scripts/checkpatch.pl --strict over every patch
 
 FLAVOR ?= debug
+DURATION ?= 1800
 PATCHED ?= 1
 VARIANT := $(if $(filter 1,$(PATCHED)),patched,vanilla)
 S := scripts
 
-.PHONY: run check bench shell kernel patches checkpatch source deps clean
+.PHONY: run check bench soak shell kernel patches checkpatch source deps clean
 
 run:
 	$(S)/run.sh
@@ -25,6 +28,9 @@ check:
 
 bench:
 	$(S)/bench.sh
+
+soak:
+	DURATION=$(DURATION) $(S)/soak.sh
 
 deps:
 	$(S)/install-deps.sh

@@ -14,6 +14,7 @@ source "$(dirname "$0")/lib.sh"
 
 FLAVOR=${FLAVOR:-debug}
 VARIANT=${VARIANT:-patched}
+job=${GUEST_JOB:-check}
 out=${RESULTS:-$MMSCALE_TOP/results/check-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$out"
 res=$out/results.jsonl
@@ -98,16 +99,16 @@ guest_side() {
 	stage payload "$MMSCALE_TOP/scripts/build-tests.sh" "$FLAVOR" "$VARIANT" || return 0
 	stage initramfs "$MMSCALE_TOP/scripts/make-initramfs.sh" "$FLAVOR" "$VARIANT" || return 0
 
-	log "guest: booting $FLAVOR-$VARIANT (progress below)"
+	log "guest: booting $FLAVOR-$VARIANT, job $job (progress below)"
 	local rc=0 note="" kunit=()
-	"$MMSCALE_TOP/scripts/boot-qemu.sh" "$FLAVOR" "$VARIANT" check "$out/guest" || rc=$?
+	"$MMSCALE_TOP/scripts/boot-qemu.sh" "$FLAVOR" "$VARIANT" "$job" "$out/guest" || rc=$?
 	if [ "$rc" = 1 ]; then
 		# A guest that never reached init (not one that failed a test)
 		# gets one more boot; the first console stays for the record.
 		mv "$out/guest/console.log" "$out/guest/console.no-init.log"
 		log "guest: the guest did not come up; booting once more (first console: $out/guest/console.no-init.log)"
 		rc=0
-		"$MMSCALE_TOP/scripts/boot-qemu.sh" "$FLAVOR" "$VARIANT" check "$out/guest" || rc=$?
+		"$MMSCALE_TOP/scripts/boot-qemu.sh" "$FLAVOR" "$VARIANT" "$job" "$out/guest" || rc=$?
 	fi
 	[ "$rc" = 2 ] && note="${TIMEOUT:-1800}s"
 	[ "$FLAVOR" = debug ] && kunit=(--expect-kunit)
