@@ -8,6 +8,7 @@ OBJ_ROOT=${OBJ_ROOT:-$BUILD_DIR/obj}
 LOG_DIR=${LOG_DIR:-$BUILD_DIR/logs}
 JOBS=${JOBS:-$(nproc)}
 STAGE=${STAGE:-$(basename "$0" .sh)}
+mkdir -p "$LOG_DIR"
 
 # ccache's own default cache (~/.cache/ccache) is shared by every clone;
 # with the base directory set, paths inside the clone hash alike.
