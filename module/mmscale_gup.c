@@ -123,18 +123,18 @@ static unsigned long mmscale_gup_batch(struct mmscale_gup_worker *w,
 	mmap_read_lock(mm);
 	switch (run->op) {
 	case MMSCALE_GUP_REMOTE:
-		got = get_user_pages_remote(mm, addr, nr, gup_flags, w->pages,
-					    NULL, &locked);
+		got = mmscale_gup_remote(mm, addr, nr, gup_flags, w->pages,
+					 &locked);
 		break;
 	case MMSCALE_PIN:
-		got = pin_user_pages_remote(mm, addr, nr, gup_flags, w->pages,
-					    NULL, &locked);
+		got = mmscale_pin_remote(mm, addr, nr, gup_flags, w->pages,
+					 &locked);
 		break;
 	default:
 		/* FOLL_LONGTERM cannot drop mmap_lock: no @locked. */
-		got = pin_user_pages_remote(mm, addr, nr,
-					    gup_flags | FOLL_LONGTERM,
-					    w->pages, NULL, NULL);
+		got = mmscale_pin_remote(mm, addr, nr,
+					 gup_flags | FOLL_LONGTERM,
+					 w->pages, NULL);
 		break;
 	}
 	/* GUP returns with the lock dropped only if it had to retry. */
@@ -242,8 +242,8 @@ static void mmscale_fault_one(struct mmscale_gup_worker *w, unsigned long addr)
 		goto out_error;
 
 	if (run->verify) {
-		if (get_user_pages_remote(mm, addr, 1, FOLL_NOFAULT, &page,
-					  NULL, NULL) != 1)
+		if (mmscale_gup_remote(mm, addr, 1, FOLL_NOFAULT, &page,
+				       NULL) != 1)
 			goto out_error;
 		mmscale_check_page(run, page, addr);
 		put_page(page);

@@ -8,6 +8,7 @@
 #include <linux/compiler.h>
 #include <linux/mm_types.h>
 
+#include "mmscale_compat.h"
 #include "mmscale_test.h"
 
 struct mm_struct *mmscale_get_mm(pid_t nr);

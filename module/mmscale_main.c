@@ -118,7 +118,6 @@ static const struct file_operations mmscale_ctl_fops = {
 	.open		= nonseekable_open,
 	.unlocked_ioctl	= mmscale_ctl_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
-	.llseek		= no_llseek,
 };
 
 static int __init mmscale_init(void)
