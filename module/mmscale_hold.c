@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mmscale test module: hold mmap_lock of a process on demand, and stress
- * range_lock.
+ * mmscale test module: hold mmap_lock of a process on demand.
  *
  * MMSCALE_IOC_HOLD is how the tests show that a page fault makes progress
  * (or, without speculative page faults, does not) while another thread
@@ -28,8 +27,6 @@
 #include "mmscale_internal.h"
 
 #define MMSCALE_HOLD_MAX_MS		10000
-#define MMSCALE_STRESS_MAX_THREADS	64
-#define MMSCALE_STRESS_MAX_MS		60000
 
 /* Sleep for @ms or until the task is killed. */
 static int mmscale_sleep_killable(unsigned int ms)
@@ -136,19 +133,4 @@ long mmscale_ioc_hold(struct mmscale_hold __user *uarg)
 out_mmput:
 	mmput(mm);
 	return ret;
-}
-
-long mmscale_ioc_range_stress(struct mmscale_range_stress __user *uarg)
-{
-	struct mmscale_range_stress s;
-
-	if (copy_from_user(&s, uarg, sizeof(s)))
-		return -EFAULT;
-	if (!s.nr_threads || s.nr_threads > MMSCALE_STRESS_MAX_THREADS ||
-	    !s.duration_ms || s.duration_ms > MMSCALE_STRESS_MAX_MS ||
-	    s.write_pct > 100 || s.space < 2 || s.__reserved)
-		return -EINVAL;
-
-	/* Not implemented yet, with or without CONFIG_RANGE_LOCK. */
-	return -EOPNOTSUPP;
 }
