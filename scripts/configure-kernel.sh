@@ -19,6 +19,26 @@ obj=$(obj_dir "$flavor" "$variant")
 [ -f "$src/Makefile" ] || die "no source tree for '$variant' at $src"
 
 fragments=("$MMSCALE_TOP/configs/base.config" "$MMSCALE_TOP/configs/$flavor.config")
+# configs/series.config: options that the series adds.  Applied to the
+# patched tree only, and only the options that the tree defines, so that a
+# series that does not (yet) add one still configures.
+if [ "$variant" = patched ]; then
+	series_frag=$BUILD_DIR/series-$flavor.config
+	mkdir -p "$BUILD_DIR"
+	: >"$series_frag"
+	while IFS= read -r line; do
+		case "$line" in
+		CONFIG_*=*) sym=${line%%=*} ;;
+		*) continue ;;
+		esac
+		if grep -rqsx --include='Kconfig*' "config ${sym#CONFIG_}" "$src/mm" "$src/kernel" "$src/lib" "$src/arch/x86"; then
+			printf '%s\n' "$line" >>"$series_frag"
+		else
+			log "series option $sym not defined by this tree: skipped"
+		fi
+	done <"$MMSCALE_TOP/configs/series.config"
+	fragments+=("$series_frag")
+fi
 for f in ${EXTRA_CONFIGS:-}; do
 	fragments+=("$f")
 done

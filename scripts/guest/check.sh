@@ -25,6 +25,11 @@ for t in /mmscale/selftests/*; do
 	run_test selftests "$(basename "$t")" 300 tap "$t"
 done
 
+# Speculative page faults: counters cover ebizzy's faults, the abort
+# tracepoint works (both skip on a kernel without the feature).
+run_test spf ebizzy-coverage 300 rc sh /mmscale/jobs/spf-coverage.sh
+run_test spf tracepoint 120 rc sh /mmscale/jobs/spf-trace.sh
+
 # Upstream tools/testing/selftests/vm: one test per line of vm-suite.list.
 if [ -d /mmscale/vm ]; then
 	cd /mmscale/vm || exit 1

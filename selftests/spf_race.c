@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Page faults racing with changes of their VMA: nothing stale survives the
+ * change, no data is lost.
+ *
+ * Faulting threads hammer random pages of a region while the main thread
+ * munmaps, mprotects, mremaps or pages out that region.  Once the change
+ * returned and the faulters acknowledged it (so no access of theirs is in
+ * flight any more), the old state must be gone entirely:
+ *  - munmap: a new mapping at the same address reads as zeroes (a PTE that
+ *    a fault installed after the unmap would show the old data);
+ *  - mprotect(PROT_READ/PROT_NONE): every write (every access) SIGSEGVs;
+ *  - mremap: the old range, mapped again, reads as zeroes; the moved data
+ *    holds only what was written;
+ *  - pageout and fork: each faulter's pages hold the last value it wrote,
+ *    across swap-out/in and copy-on-write against a forked child.
+ *
+ * These races are what the speculative page fault path must get right (it
+ * installs PTEs without mmap_lock); on a kernel without it they check the
+ * classic path.  /proc/vmstat's spf_* counters, when present, show that
+ * the speculative path ran.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "mmscale_util.h"
+
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT	21
+#endif
+
+#define NR_FAULTERS	2
+#define REGION_PAGES	64
+#define ROUNDS		150
+#define MARK		0x5a
+
+enum race_op { OP_MUNMAP, OP_PROT_READ, OP_PROT_NONE, OP_MREMAP, OP_PAGEOUT,
+	       OP_FORK };
+
+struct race {
+	char *region;		/* where the faulters access */
+	size_t len;
+	bool owned;		/* faulters write counters to their own pages */
+	atomic_uint gen;	/* odd: stop accessing and acknowledge */
+	atomic_uint acked;
+	atomic_bool quit;
+	atomic_bool lost;	/* an owned page lost a write */
+};
+
+static __thread sigjmp_buf access_jmp;
+static __thread volatile sig_atomic_t in_access;
+
+static void segv_handler(int sig, siginfo_t *si, void *uc)
+{
+	if (in_access)
+		siglongjmp(access_jmp, 1);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Write @val at @p; false if it SIGSEGVed. */
+static bool try_write(volatile char *p, char val)
+{
+	if (sigsetjmp(access_jmp, 1)) {
+		in_access = 0;
+		return false;
+	}
+	in_access = 1;
+	*p = val;
+	in_access = 0;
+	return true;
+}
+
+/* Read @p into @val; false if it SIGSEGVed. */
+static bool try_read(volatile char *p, char *val)
+{
+	if (sigsetjmp(access_jmp, 1)) {
+		in_access = 0;
+		return false;
+	}
+	in_access = 1;
+	*val = *p;
+	in_access = 0;
+	return true;
+}
+
+struct faulter_arg {
+	struct race *r;
+	unsigned int id;
+};
+
+static void *faulter_fn(void *arg)
+{
+	struct faulter_arg *a = arg;
+	struct race *r = a->r;
+	unsigned int seed = a->id * 7919 + (unsigned int)now_ns();
+	unsigned int acked_gen = 0;
+	uint64_t last[REGION_PAGES] = { 0 };	/* what we last wrote */
+
+	while (!atomic_load(&r->quit)) {
+		unsigned int g = atomic_load(&r->gen);
+		size_t page = rand_r(&seed) % REGION_PAGES;
+		volatile uint64_t *w;
+
+		if (g & 1) {
+			if (acked_gen != g) {
+				acked_gen = g;
+				atomic_fetch_add(&r->acked, 1);
+			}
+			sched_yield();
+			continue;
+		}
+		if (!r->owned) {
+			try_write(r->region + page * PAGE_SZ + page, MARK);
+			continue;
+		}
+		/* Pages id, id + NR_FAULTERS, ... are this thread's. */
+		page -= page % NR_FAULTERS;
+		page += a->id;
+		if (page >= REGION_PAGES)
+			continue;
+		w = (volatile uint64_t *)(r->region + page * PAGE_SZ);
+		if (w[1] != last[page] || w[2] != last[page]) {
+			atomic_store(&r->lost, true);
+			continue;
+		}
+		last[page]++;
+		w[1] = last[page];
+		w[2] = last[page];
+	}
+	return NULL;
+}
+
+/* Stop the faulters: on return none of them is inside an access. */
+static void faulters_pause(struct race *r)
+{
+	atomic_store(&r->acked, 0);
+	atomic_fetch_add(&r->gen, 1);
+	while (atomic_load(&r->acked) < NR_FAULTERS)
+		sched_yield();
+}
+
+static void faulters_resume(struct race *r)
+{
+	atomic_fetch_add(&r->gen, 1);
+}
+
+/* A fresh region at @addr (anywhere if NULL), its first page touched. */
+static char *map_region(void *addr, size_t len)
+{
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	char *p;
+
+	if (addr)
+		flags |= MAP_FIXED_NOREPLACE;
+	p = mmap(addr, len, PROT_READ | PROT_WRITE, flags, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	if (addr && p != addr) {
+		munmap(p, len);
+		return NULL;
+	}
+	madvise(p, len, MADV_NOHUGEPAGE);
+	/* An anon_vma and a page table, so that faults can go speculative. */
+	p[0] = 0;
+	return p;
+}
+
+/* Every byte of [p, p + len) is zero, or (if @marks) a faulter's mark. */
+static bool only_zero(const char *p, size_t len, bool marks)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] && !(marks && p[i] == MARK && i % PAGE_SZ ==
+			      i / PAGE_SZ % PAGE_SZ))
+			return false;
+	return true;
+}
+
+static long vmstat(const char *name)
+{
+	char key[64];
+	long val, ret = -1;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", key, &val) == 2)
+		if (!strcmp(key, name))
+			ret = val;
+	fclose(f);
+	return ret;
+}
+
+/* One round of @op; false with a message in @why if a check failed. */
+static bool race_round(struct race *r, enum race_op op, char *spare,
+		       const char **why)
+{
+	size_t len = r->len, i;
+	char *old = r->region, *moved, c;
+	pid_t pid;
+	int status;
+
+	/* Let the faulters populate part of the region first. */
+	usleep(200 + rand() % 400);
+	switch (op) {
+	case OP_MUNMAP:
+		munmap(old, len);
+		faulters_pause(r);
+		r->region = map_region(old, len);
+		if (!r->region) {
+			*why = "cannot map the region again";
+			return false;
+		}
+		if (!only_zero(r->region + 1, len - 1, false)) {
+			*why = "stale data after munmap + mmap";
+			return false;
+		}
+		break;
+	case OP_PROT_READ:
+	case OP_PROT_NONE:
+		mprotect(old, len, op == OP_PROT_READ ? PROT_READ : PROT_NONE);
+		faulters_pause(r);
+		for (i = 0; i < REGION_PAGES; i++) {
+			if (try_write(old + i * PAGE_SZ, 1)) {
+				*why = "write succeeded after mprotect";
+				return false;
+			}
+			if (op == OP_PROT_NONE && try_read(old + i * PAGE_SZ, &c)) {
+				*why = "read succeeded after PROT_NONE";
+				return false;
+			}
+		}
+		mprotect(old, len, PROT_READ | PROT_WRITE);
+		break;
+	case OP_MREMAP:
+		moved = mremap(old, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+			       spare);
+		faulters_pause(r);
+		if (moved == MAP_FAILED) {
+			*why = "mremap failed";
+			return false;
+		}
+		r->region = map_region(old, len);
+		if (!r->region) {
+			*why = "cannot map the old range again";
+			return false;
+		}
+		if (!only_zero(r->region + 1, len - 1, false)) {
+			*why = "stale data in the old range after mremap";
+			return false;
+		}
+		if (!only_zero(moved, len, true)) {
+			*why = "moved data holds what nobody wrote";
+			return false;
+		}
+		/* Reserve the destination again for the next round. */
+		if (mmap(moved, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+			 MAP_FIXED, -1, 0) != moved) {
+			*why = "cannot reserve the mremap destination again";
+			return false;
+		}
+		break;
+	case OP_PAGEOUT:
+		madvise(old, len, MADV_PAGEOUT);
+		faulters_pause(r);
+		break;
+	case OP_FORK:
+		pid = fork();
+		if (pid < 0) {
+			*why = "fork failed";
+			return false;
+		}
+		if (!pid) {
+			/* The child's copy is its own: write all, check all. */
+			for (i = 0; i < REGION_PAGES; i++)
+				old[i * PAGE_SZ + 3] = (char)i;
+			for (i = 0; i < REGION_PAGES; i++)
+				if (old[i * PAGE_SZ + 3] != (char)i)
+					_exit(1);
+			_exit(0);
+		}
+		faulters_pause(r);
+		if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+		    WEXITSTATUS(status)) {
+			*why = "the forked child saw wrong data";
+			return false;
+		}
+		break;
+	}
+	if (atomic_load(&r->lost)) {
+		*why = "a faulter lost one of its writes";
+		return false;
+	}
+	faulters_resume(r);
+	return true;
+}
+
+FIXTURE(race) {
+	struct race r;
+	pthread_t threads[NR_FAULTERS];
+	struct faulter_arg args[NR_FAULTERS];
+	char *spare;
+	int nr_threads;
+};
+
+FIXTURE_VARIANT(race) {
+	enum race_op op;
+	bool owned;
+};
+
+FIXTURE_VARIANT_ADD(race, munmap) { .op = OP_MUNMAP };
+FIXTURE_VARIANT_ADD(race, mprotect_read) { .op = OP_PROT_READ };
+FIXTURE_VARIANT_ADD(race, mprotect_none) { .op = OP_PROT_NONE };
+FIXTURE_VARIANT_ADD(race, mremap) { .op = OP_MREMAP };
+FIXTURE_VARIANT_ADD(race, pageout) { .op = OP_PAGEOUT, .owned = true };
+FIXTURE_VARIANT_ADD(race, fork_cow) { .op = OP_FORK, .owned = true };
+
+FIXTURE_SETUP(race)
+{
+	struct sigaction sa = { .sa_sigaction = segv_handler,
+				.sa_flags = SA_SIGINFO | SA_NODEFER };
+	int i;
+
+	ASSERT_EQ(0, sigaction(SIGSEGV, &sa, NULL));
+	memset(&self->r, 0, sizeof(self->r));
+	self->r.len = REGION_PAGES * PAGE_SZ;
+	self->r.owned = variant->owned;
+	self->r.region = map_region(NULL, self->r.len);
+	ASSERT_NE(NULL, self->r.region);
+	/*
+	 * mremap's destination, reserved so that no thread stack lands
+	 * there; MREMAP_FIXED replaces the reservation.
+	 */
+	self->spare = mmap(NULL, self->r.len, PROT_NONE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->spare);
+	for (i = 0; i < NR_FAULTERS; i++) {
+		self->args[i].r = &self->r;
+		self->args[i].id = i;
+		ASSERT_EQ(0, pthread_create(&self->threads[i], NULL, faulter_fn,
+					    &self->args[i]));
+		self->nr_threads++;
+	}
+}
+
+FIXTURE_TEARDOWN(race)
+{
+	int i;
+
+	atomic_store(&self->r.quit, true);
+	for (i = 0; i < self->nr_threads; i++)
+		pthread_join(self->threads[i], NULL);
+	if (self->r.region)
+		munmap(self->r.region, self->r.len);
+	munmap(self->spare, self->r.len);
+}
+
+TEST_F_TIMEOUT(race, vma_change, 120)
+{
+	long spf_before = vmstat("spf_success");
+	long swpin_before = vmstat("pswpin");
+	const char *why = NULL;
+	int round;
+
+	for (round = 0; round < ROUNDS; round++)
+		ASSERT_TRUE(race_round(&self->r, variant->op, self->spare,
+				       &why))
+			TH_LOG("round %d: %s", round, why);
+
+	if (spf_before >= 0)
+		TH_LOG("spf_success +%ld", vmstat("spf_success") - spf_before);
+	if (variant->op == OP_PAGEOUT) {
+		long swpin = vmstat("pswpin") - swpin_before;
+
+		TH_LOG("pswpin +%ld", swpin);
+		if (swpin <= 0)
+			SKIP(return, "no swap-in happened (no swap device?)");
+	}
+}
+
+TEST_HARNESS_MAIN
