@@ -11,6 +11,10 @@
 # Kernels: vanilla (6.1.y baseline), patched (the series), v6.12 (Debian's
 # 6.12, mainline's per-VMA locks).  A kernel name may carry kernel
 # command-line arguments after a '+', e.g. 'patched+sysctl.vm.x=0'.
+#
+# BENCH_BUILD=0 skips every preparation stage (packages, sources, series,
+# kernel, payload and initramfs builds) and boots what build/ holds as it
+# is: for a benchmark beside someone who is working in build/linux.
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -27,10 +31,12 @@ args_of() { case "$1" in *+*) printf '%s\n' "${1#*+}" | tr '+' ' ' ;; esac; }
 
 WITH_612=0
 case " $KERNELS " in *" v6.12"*) WITH_612=1 ;; esac
-WITH_612=$WITH_612 "$S/install-deps.sh"
-"$S/get-source.sh"
-WITH_VANILLA=1 "$S/apply-series.sh"
-[ "$WITH_612" = 0 ] || "$S/get-source-6.12.sh"
+if [ "${BENCH_BUILD:-1}" = 1 ]; then
+	WITH_612=$WITH_612 "$S/install-deps.sh"
+	"$S/get-source.sh"
+	WITH_VANILLA=1 "$S/apply-series.sh"
+	[ "$WITH_612" = 0 ] || "$S/get-source-6.12.sh"
+fi
 
 # With an empty series, 'patched' is the vanilla kernel: measure it once.
 if [ "$(git -C "$KTREE" rev-list --count mmscale-base..series)" = 0 ]; then
@@ -45,9 +51,16 @@ fi
 
 variants=$(for k in $KERNELS; do variant_of "$k"; done | sort -u)
 for v in $variants; do
-	"$S/build-kernel.sh" perf "$v"
-	BENCH_ONLY=1 "$S/build-tests.sh" perf "$v"
-	WITH_PERF=1 "$S/make-initramfs.sh" perf "$v"
+	if [ "${BENCH_BUILD:-1}" = 1 ]; then
+		"$S/build-kernel.sh" perf "$v"
+		BENCH_ONLY=1 "$S/build-tests.sh" perf "$v"
+		WITH_PERF=1 "$S/make-initramfs.sh" perf "$v"
+	else
+		for f in "$(obj_dir perf "$v")/arch/x86/boot/bzImage" "$BUILD_DIR/initramfs/perf-$v.cpio.gz"; do
+			[ -f "$f" ] || die "BENCH_BUILD=0, but $f is missing"
+			log "BENCH_BUILD=0: using $f ($(date -r "$f" '+%F %T'))"
+		done
+	fi
 done
 
 mkdir -p "$out/raw"

@@ -1,11 +1,21 @@
 # Guest job for the benchmark: each workload of bench.list once, its JSON
 # in /results/bench/NAME.json; with mmscale.perf=1 on the command line,
-# one 'perf record -g' of ebizzy and its report.
+# one 'perf record -g' of ebizzy and its report.  A workload that runs
+# longer than mmscale.bench_timeout=SECONDS (120) is killed (status 137 in
+# NAME.rc), so that one hung tool fails its workload instead of holding
+# the whole boot until the host's timeout.
 # shellcheck source=lib.sh
 . /mmscale/jobs/lib.sh
 
 N=$(nproc)
 export N
+limit=120
+read -r cmdline </proc/cmdline
+for arg in $cmdline; do
+	case "$arg" in
+	mmscale.bench_timeout=*) limit=${arg#mmscale.bench_timeout=} ;;
+	esac
+done
 mkdir -p /results/bench
 if [ ! -e /sys/kernel/debug/mmscale/ctl ]; then
 	insmod /mmscale/mmscale_test.ko || say "bench: cannot load the test module"
@@ -16,8 +26,12 @@ echo never >/sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null
 while read -r name cmd; do
 	case "$name" in '#'* | '') continue ;; esac
 	say "bench/$name: $cmd"
-	sh -c "$cmd" >"/results/bench/$name.json" 2>"/results/bench/$name.err"
-	echo $? >"/results/bench/$name.rc"
+	# exec: the timeout's SIGKILL must reach the tool, not only a shell.
+	timeout -s KILL "$limit" sh -c "exec $cmd" \
+		>"/results/bench/$name.json" 2>"/results/bench/$name.err" </dev/null
+	rc=$?
+	echo "$rc" >"/results/bench/$name.rc"
+	[ "$rc" = 137 ] && say "bench/$name: killed after ${limit}s"
 done </mmscale/jobs/bench.list
 
 if grep -q 'mmscale.perf=1' /proc/cmdline && [ -x /usr/bin/perf ]; then
