@@ -42,7 +42,7 @@
 
 #define NR_FAULTERS	2
 #define REGION_PAGES	64
-#define ROUNDS		150
+#define ROUNDS		300
 #define MARK		0x5a
 
 enum race_op { OP_MUNMAP, OP_PROT_READ, OP_PROT_NONE, OP_MREMAP, OP_PAGEOUT,
@@ -213,8 +213,14 @@ static bool race_round(struct race *r, enum race_op op, char *spare,
 	pid_t pid;
 	int status;
 
-	/* Let the faulters populate part of the region first. */
-	usleep(200 + rand() % 400);
+	/*
+	 * Empty the region, so that the faulters fault (do_anonymous_page)
+	 * again, and change the VMA while many of their faults are in flight.
+	 * The owned variants keep their data: they check it.
+	 */
+	if (!r->owned)
+		madvise(old, len, MADV_DONTNEED);
+	usleep(50 + rand() % 200);
 	switch (op) {
 	case OP_MUNMAP:
 		munmap(old, len);
