@@ -204,6 +204,20 @@ static long vmstat(const char *name)
 	return ret;
 }
 
+/* A sysctl that reads as 1. */
+static bool sysctl_on(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int val = 0;
+
+	if (!f)
+		return false;
+	if (fscanf(f, "%d", &val) != 1)
+		val = 0;
+	fclose(f);
+	return val == 1;
+}
+
 /* One round of @op; false with a message in @why if a check failed. */
 static bool race_round(struct race *r, enum race_op op, char *spare,
 		       const char **why)
@@ -386,8 +400,14 @@ TEST_F_TIMEOUT(race, vma_change, 120)
 				       &why))
 			TH_LOG("round %d: %s", round, why);
 
-	if (spf_before >= 0)
-		TH_LOG("spf_success +%ld", vmstat("spf_success") - spf_before);
+	if (spf_before >= 0) {
+		long spf = vmstat("spf_success") - spf_before;
+
+		TH_LOG("spf_success +%ld", spf);
+		/* Speculative faults on: they must have carried some faults. */
+		if (sysctl_on("/proc/sys/vm/speculative_page_fault"))
+			ASSERT_GT(spf, 0);
+	}
 	if (variant->op == OP_PAGEOUT) {
 		long swpin = vmstat("pswpin") - swpin_before;
 

@@ -7,18 +7,8 @@
 say "check: kernel $(uname -r), $(nproc) cpus"
 
 # Swap on zram, for the tests that swap.
-if [ -e /sys/block/zram0 ] || modprobe zram 2>/dev/null; then
-	echo 256M >/sys/block/zram0/disksize && mkswap /dev/zram0 >/dev/null &&
-		swapon /dev/zram0 && say "swap on zram0"
-fi
-
-mkdir -p /results/module
-if insmod /mmscale/mmscale_test.ko; then
-	echo 0 >/results/module/load.rc
-else
-	echo 1 >/results/module/load.rc
-fi
-echo "insmod /mmscale/mmscale_test.ko" >/results/module/load.log
+zram_swap 256M
+load_test_module
 
 for t in /mmscale/selftests/*; do
 	[ -x "$t" ] || continue

@@ -21,3 +21,22 @@ run_test() {
 	say "$suite/$name: exit status $rc"
 	return 0
 }
+
+# zram_swap SIZE: swap on /dev/zram0 of SIZE (e.g. 256M), if zram exists.
+zram_swap() {
+	if [ -e /sys/block/zram0 ] || modprobe zram 2>/dev/null; then
+		echo "$1" >/sys/block/zram0/disksize && mkswap /dev/zram0 >/dev/null &&
+			swapon /dev/zram0 && say "swap on zram0 ($1)"
+	fi
+}
+
+# load_test_module: insmod the test module, its result in /results/module/.
+load_test_module() {
+	mkdir -p /results/module
+	if insmod /mmscale/mmscale_test.ko; then
+		echo 0 >/results/module/load.rc
+	else
+		echo 1 >/results/module/load.rc
+	fi
+	echo "insmod /mmscale/mmscale_test.ko" >/results/module/load.log
+}

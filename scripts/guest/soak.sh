@@ -14,10 +14,7 @@ for arg in $cmdline; do
 	esac
 done
 
-if modprobe zram 2>/dev/null || [ -e /sys/block/zram0 ]; then
-	echo 512M >/sys/block/zram0/disksize && mkswap /dev/zram0 >/dev/null &&
-		swapon /dev/zram0 && say "soak: swap on zram0"
-fi
+zram_swap 512M
 insmod /mmscale/mmscale_test.ko || say "soak: cannot load the test module"
 
 # Memory pressure: a tmpfs file of ~60% of RAM, highly compressible, so
