@@ -18,6 +18,11 @@
 //
 // Versions and generations are unique per process run ((thread + 1) << 40 |
 // counter), so a pattern is never written twice.
+//
+// Races.  Everything above keeps faults and VMA changes of one slot apart
+// (the slot lock), so the window in which a speculative fault must notice
+// that its VMA changed under it never opens.  A race (Op::kRace) opens it:
+// see RaceTeam and Worker::op_race.
 #include "torture.h"
 
 #include <fcntl.h>
@@ -39,6 +44,10 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21  // Linux 5.4; older C libraries lack the name
+#endif
 
 #include "cli.h"
 #include "error.h"
@@ -292,6 +301,18 @@ class FaultHandler {
   return {};
 }
 
+// One aligned 8-byte store: it either happens or faults, never half.
+[[gnu::noinline]] Fault guarded_store(std::byte* addr, std::uint64_t value) {
+  Probe& p = t_probe;
+  if (sigsetjmp(p.env, 0) != 0) return {p.signo, p.code, p.addr};
+  p.active = 1;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  __atomic_store_n(reinterpret_cast<std::uint64_t*>(addr), value, __ATOMIC_RELAXED);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  p.active = 0;
+  return {};
+}
+
 // ---------------------------------------------------------------- shared state
 
 // Fixed arena addresses, tried in order: above ASan's shadow
@@ -373,7 +394,8 @@ constexpr std::array<Weight, kOpCount> kWeights{{{Op::kRead, 200},
                                                  {Op::kFree, 40},
                                                  {Op::kWillneed, 25},
                                                  {Op::kFork, 8},
-                                                 {Op::kHold, 2}}};
+                                                 {Op::kHold, 2},
+                                                 {Op::kRace, 30}}};
 
 // Not-mapped-by-us sentinel for fork samples.
 constexpr std::uint64_t kChildVersion = ~0ULL;
@@ -431,6 +453,360 @@ int child_check(std::span<const Sample> samples, ChildReport* report) {
   return 0;
 }
 
+// ---------------------------------------------------------------- races
+//
+// A race empties a run of private pages (MADV_DONTNEED), lets the worker's
+// racer threads write-fault into it without the slot lock, and changes the
+// run's VMA while their faults are in flight.  Each racer owns one word of
+// every page and remembers the last value it wrote into each page, so that
+// afterwards the contents of every page still mapped by the raced object are
+// known exactly: a lost write and a value that went through a stale
+// translation (another page's, another generation's) both differ.  A racer
+// write fails only where the change allows it (the changed pages, once the
+// change began, with the change's si_code), and must fail there once the
+// change returned.
+
+constexpr std::uint32_t kMaxRacePages = 32;
+// How long the owner waits for the racers' first faults before it changes
+// the VMA anyway (a racer may not get a CPU soon on a loaded machine).
+constexpr auto kRaceWait = std::chrono::milliseconds(5);
+// Racer writes between two yields of the CPU.
+constexpr std::uint32_t kRacerBurst = 16;
+// Marks the word a forked child writes into each raced page.
+constexpr std::size_t kChildWord = kWordsPerPage - 1;
+
+// The word of each page that racer @k writes: its own.
+constexpr std::size_t racer_word_index(unsigned k) { return 1 + 8 * std::size_t{k}; }
+
+// The raced pages and what the racers write into them; plain data, so that a
+// forked child can use it.
+struct RaceRange {
+  std::byte* base = nullptr;  // the racers' first page
+  std::uint32_t pages = 0;
+  std::uint64_t race = 0;  // unique in the run
+  unsigned racers = 0;
+  std::array<std::uint64_t, kMaxRacePages> gen{};  // the raced object of each page
+  std::array<std::uint32_t, kMaxRacePages> off{};
+
+  std::byte* page(std::uint32_t i) const { return base + std::size_t{i} * kPageSize; }
+  std::byte* word(std::uint32_t i, unsigned k) const {
+    return page(i) + racer_word_index(k) * sizeof(std::uint64_t);
+  }
+  std::uint64_t value(std::uint32_t i, unsigned k, std::uint32_t count) const {
+    return racer_word(gen[i], off[i], race, racer_word_index(k), count);
+  }
+  // Whether racer @k may have written @v into page @i (any count).
+  bool of_racer(std::uint32_t i, unsigned k, std::uint64_t v) const {
+    return (v >> 32) == (value(i, k, 0) >> 32) && static_cast<std::uint32_t>(v) != 0;
+  }
+};
+
+// Ordered: a racer write may fault from kChanging on.
+enum class Phase : std::uint32_t { kIdle, kRun, kChanging, kDone, kAbort };
+
+// Whether an access that began in phase @before and ended in @after
+// overlapped the change's system call (kChanging .. kDone).
+bool overlapped(Phase before, Phase after) {
+  return before == Phase::kChanging || (before == Phase::kRun && after >= Phase::kChanging);
+}
+
+struct RaceJob {
+  RaceRange range;
+  // The pages (relative to the range) whose racer writes may fault once the
+  // change began, and must fault once it returned; with that si_code (0: no
+  // fault anywhere).
+  std::uint32_t changed_first = 0;
+  std::uint32_t changed_count = 0;
+  int segv_code = 0;
+  std::atomic<Phase> phase{Phase::kIdle};
+  std::array<std::atomic<bool>, kMaxRacePages> touched{};  // written since emptied
+  std::atomic<std::uint32_t> faulted{0};                   // pages touched
+  std::atomic<std::uint32_t> running{0};                   // racers that started
+
+  bool changed(std::uint32_t i) const {
+    return segv_code != 0 && i >= changed_first && i - changed_first < changed_count;
+  }
+};
+
+// What one racer did in the current race; read by the owner once it finished.
+struct RacerResult {
+  std::array<std::uint64_t, kMaxRacePages> last{};  // last value written per page; 0: none
+  std::uint64_t writes = 0;
+  std::uint64_t faults = 0;
+  std::uint64_t segvs = 0;
+  std::uint64_t overlaps = 0;  // faults (first writes, SIGSEGVs) that overlapped the change
+  std::string failure;         // empty: none
+};
+
+// A worker's racer threads: parked (futex) until the worker starts a race.
+class RaceTeam {
+ public:
+  explicit RaceTeam(unsigned racers) : results_(racers) {
+    try {
+      for (unsigned k = 0; k < racers; ++k) threads_.emplace_back([this, k] { park(k); });
+    } catch (...) {  // no thread left: the racers started so far would park forever
+      stop();
+      throw;
+    }
+  }
+  ~RaceTeam() { stop(); }
+  RaceTeam(const RaceTeam&) = delete;
+  RaceTeam& operator=(const RaceTeam&) = delete;
+
+  unsigned size() const { return static_cast<unsigned>(results_.size()); }
+  // Every racer writes into job.range until the phase is kDone (then once
+  // more into every page) or kAbort.
+  void start(RaceJob& job, std::uint64_t seed) {
+    job_ = &job;
+    seed_ = seed;
+    for (RacerResult& r : results_) r = RacerResult{};
+    finished_.store(0);
+    job.phase.store(Phase::kRun);
+    epoch_.fetch_add(1, std::memory_order_release);
+    epoch_.notify_all();
+  }
+  std::uint32_t finished() const { return finished_.load(std::memory_order_acquire); }
+  // Until every racer finished the race.
+  void wait() {
+    for (std::uint32_t f; (f = finished()) < size();) finished_.wait(f, std::memory_order_acquire);
+  }
+  const RacerResult& result(unsigned k) const { return results_[k]; }
+
+ private:
+  void stop() {
+    quit_.store(true);
+    epoch_.fetch_add(1, std::memory_order_release);
+    epoch_.notify_all();
+    threads_.clear();  // joins
+  }
+  void park(unsigned k) {
+    std::uint32_t seen = 0;
+    for (;;) {
+      epoch_.wait(seen, std::memory_order_acquire);
+      seen = epoch_.load(std::memory_order_acquire);
+      if (quit_.load()) return;
+      race(k);
+      finished_.fetch_add(1, std::memory_order_release);
+      finished_.notify_all();
+    }
+  }
+  void race(unsigned k);
+  bool write(unsigned k, std::uint32_t i, Phase before, std::uint32_t count);
+
+  RaceJob* job_ = nullptr;
+  std::uint64_t seed_ = 0;
+  std::vector<RacerResult> results_;
+  std::atomic<std::uint32_t> epoch_{0};
+  std::atomic<std::uint32_t> finished_{0};
+  std::atomic<bool> quit_{false};
+  std::vector<std::jthread> threads_;
+};
+
+void RaceTeam::race(unsigned k) {
+  RaceJob& job = *job_;
+  const std::uint32_t n = job.range.pages;
+  // Each racer walks the pages from its own place on: until they meet,
+  // nearly every write is a page's first, a fault, so that faults are still
+  // streaming when the change comes.
+  std::uint32_t i = static_cast<std::uint32_t>(mix64(seed_) % n) + k * n / size();
+  std::uint32_t count = 0;
+  job.running.fetch_add(1, std::memory_order_relaxed);
+  for (;;) {
+    const Phase ph = job.phase.load(std::memory_order_acquire);
+    if (ph == Phase::kAbort) return;
+    if (ph == Phase::kDone) {  // once more everywhere: the change must show
+      for (std::uint32_t p = 0; p < n; ++p)
+        if (!write(k, p, ph, ++count)) return;
+      return;
+    }
+    // The count must not wrap (a write is a few ns, a race some ms; only a
+    // racer whose owner lost its CPU for a long time gets here).
+    if (count >= ~std::uint32_t{0} - kMaxRacePages) {
+      std::this_thread::yield();
+      continue;
+    }
+    if (!write(k, i++ % n, ph, ++count)) return;
+    // Writes into pages already in fault no more until the change: leave the
+    // CPU to the owner now and then (machines running these are often
+    // oversubscribed), but keep writing through the change.
+    if (count % kRacerBurst == 0) std::this_thread::yield();
+  }
+}
+
+// Racer @k's write number @count into page @i; @before is the phase seen
+// before it.  False (with the result's failure set) where its outcome is
+// wrong.
+bool RaceTeam::write(unsigned k, std::uint32_t i, Phase before, std::uint32_t count) {
+  RaceJob& job = *job_;
+  RacerResult& res = results_[k];
+  std::byte* addr = job.range.word(i, k);
+  const std::uint64_t v = job.range.value(i, k, count);
+  const Fault f = guarded_store(addr, v);
+  auto where = [&] {
+    return "racer " + std::to_string(k) + ": write at " +
+           hex(reinterpret_cast<std::uintptr_t>(addr)) + " (page " + std::to_string(i) +
+           " of the range)";
+  };
+  if (f.signo == 0) {
+    if (before == Phase::kDone && job.changed(i)) {
+      res.failure = where() + " succeeded after the change returned; expected " +
+                    fault_name(SIGSEGV, job.segv_code);
+      return false;
+    }
+    res.last[i] = v;
+    ++res.writes;
+    if (!job.touched[i].load(std::memory_order_relaxed) && !job.touched[i].exchange(true)) {
+      ++res.faults;  // the page was empty: this write faulted
+      job.faulted.fetch_add(1, std::memory_order_relaxed);
+      if (overlapped(before, job.phase.load(std::memory_order_relaxed))) ++res.overlaps;
+    }
+    return true;
+  }
+  const Phase after = job.phase.load(std::memory_order_acquire);
+  if (f.signo == SIGSEGV && after >= Phase::kChanging && job.changed(i) &&
+      f.code == job.segv_code && f.addr == reinterpret_cast<std::uintptr_t>(addr)) {
+    ++res.segvs;
+    if (overlapped(before, after)) ++res.overlaps;
+    return true;
+  }
+  res.failure = where() + ": got " + fault_name(f.signo, f.code) + " at si_addr " + hex(f.addr);
+  if (after < Phase::kChanging)
+    res.failure += " before the change began";
+  else if (!job.changed(i))
+    res.failure += " outside the changed pages";
+  else
+    res.failure += "; expected " + std::string(fault_name(SIGSEGV, job.segv_code));
+  return false;
+}
+
+// Ends a race's racers: wait() once the change returned; where the owner
+// leaves early (a failed system call) the destructor aborts them, so that
+// none writes on while the failure is reported.
+class RaceGuard {
+ public:
+  RaceGuard(RaceTeam& team, RaceJob& job) : team_(team), job_(job) {}
+  ~RaceGuard() {
+    if (done_) return;
+    job_.phase.store(Phase::kAbort);
+    team_.wait();
+  }
+  RaceGuard(const RaceGuard&) = delete;
+  RaceGuard& operator=(const RaceGuard&) = delete;
+  void wait() {
+    team_.wait();
+    done_ = true;
+  }
+
+ private:
+  RaceTeam& team_;
+  RaceJob& job_;
+  bool done_ = false;
+};
+
+// Says what a value found in page @i of a race is, for the failure report.
+std::string explain_race_value(const RaceRange& r, std::uint32_t i, std::uint64_t found,
+                               std::uint64_t want) {
+  if (found == 0) return "zero: the write was lost";
+  for (std::uint32_t j = 0; j < r.pages; ++j) {
+    for (unsigned k = 0; k < r.racers; ++k) {
+      if (!r.of_racer(j, k, found)) continue;
+      const std::string what = "racer " + std::to_string(k) + "'s write #" +
+                               std::to_string(static_cast<std::uint32_t>(found)) + " into page " +
+                               std::to_string(j) + " of the range";
+      if (j != i) return what + ": another page's value (a fault through a stale translation)";
+      if (want != 0 && r.of_racer(i, k, want) &&
+          static_cast<std::uint32_t>(found) < static_cast<std::uint32_t>(want))
+        return what + ": an older write (a later one was lost)";
+      return what;
+    }
+  }
+  return "no racer of this race wrote it into this page (stale data of another generation, "
+         "offset or race)";
+}
+
+// The child of a fork during a race (no allocation, no locks: the parent is
+// multi-threaded).  In its copy of the range a racer's word is zero or a
+// value that racer wrote into that page, every other word zero; the copy
+// must not change while the parent's racers write on (a write of theirs that
+// reaches a page shared with the child is a copy-on-write that did not
+// happen).  Then it writes one word of each page, which the parent must not
+// see.  Exit status 0; 1 a wrong word; 2 a fault; 3 the copy changed.
+int race_child_check(const RaceRange& r, ChildReport* report) {
+  alignas(64) std::uint64_t buf[kWordsPerPage];
+  std::array<std::uint64_t, kMaxRacePages> sums{};
+  for (int pass = 0; pass < 2; ++pass) {
+    for (std::uint32_t i = 0; i < r.pages; ++i) {
+      const Fault f = guarded_copy(r.page(i), buf);
+      if (f.signo != 0) {
+        *report = {i, 0, 0, 0, f.signo, f.code, f.addr};
+        return 2;
+      }
+      std::uint64_t sum = 0;
+      for (std::size_t w = 0; w < kWordsPerPage; ++w) {
+        sum = mix64(sum ^ buf[w]);
+        bool ok = buf[w] == 0;
+        for (unsigned k = 0; k < r.racers && !ok; ++k)
+          ok = w == racer_word_index(k) && r.of_racer(i, k, buf[w]);
+        if (!ok) {
+          *report = {i, static_cast<std::uint32_t>(w), 0, buf[w], 0, 0, 0};
+          return 1;
+        }
+      }
+      if (pass == 0) {
+        sums[i] = sum;
+      } else if (sums[i] != sum) {
+        *report = {i, 0, sums[i], sum, 0, 0, 0};
+        return 3;
+      }
+    }
+    // Give the parent's racers time to write on.
+    for (int y = 0; pass == 0 && y < 4; ++y) ::sched_yield();
+  }
+  for (std::uint32_t i = 0; i < r.pages; ++i) {
+    std::byte* addr = r.page(i) + kChildWord * sizeof(std::uint64_t);
+    const Fault f =
+        guarded_store(addr, pattern_word(r.gen[i], r.off[i], kChildVersion, kChildWord));
+    if (f.signo != 0) {
+      *report = {i, static_cast<std::uint32_t>(kChildWord), 0, 0, f.signo, f.code, f.addr};
+      return 2;
+    }
+  }
+  return 0;
+}
+
+// What one race does, drawn before it starts.
+struct RacePlan {
+  RaceChange change = RaceChange::kMunmap;
+  // The changed pages, relative to the range (kShrink: the tail; kMove: all;
+  // kFork, kPageout: none).
+  std::uint32_t first = 0;
+  std::uint32_t count = 0;
+  std::uint32_t dest = 0;  // kMove: the destination's first page in the slot
+  // kMapFixed: the new mapping.
+  Kind kind = Kind::kPrivate;
+  int prot = PROT_READ;
+  std::uint32_t target = 0;  // racer faults to wait for before the change
+};
+
+// The si_code of a racer write into a changed page once the change began.
+int race_segv_code(RaceChange c) {
+  switch (c) {
+    case RaceChange::kMunmap:
+    case RaceChange::kMove:
+    case RaceChange::kShrink:
+      return SEGV_MAPERR;
+    case RaceChange::kProtRead:
+    case RaceChange::kProtNone:
+    case RaceChange::kMapFixed:
+      return SEGV_ACCERR;
+    case RaceChange::kFork:
+    case RaceChange::kPageout:
+    case RaceChange::kCount:
+      break;
+  }
+  return 0;
+}
+
 // ---------------------------------------------------------------- worker
 
 struct Range {
@@ -445,7 +821,8 @@ class Worker {
         index_(index),
         rng_(mix64(*sh.opt.seed ^ mix64(index + 1))),
         log_(std::max(1U, sh.opt.log_tail)),
-        report_(Mapping::anonymous(kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED)) {}
+        report_(Mapping::anonymous(kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED)),
+        team_(sh.opt.race ? sh.opt.racers : 0) {}
 
   void run();
   const Counts& counts() const { return counts_; }
@@ -467,6 +844,26 @@ class Worker {
   void op_madvise(const Draw& d, Op op);
   void op_fork(const Draw& d);
   void op_hold(const Draw& d);
+  void op_race(const Draw& d);
+
+  // Maps [p, p + n) of @s (locked) afresh, MAP_FIXED over live pages or
+  // MAP_FIXED_NOREPLACE into a hole, and models it.
+  void map_range(Slot& s, std::uint32_t p, std::uint32_t n, Kind kind, int prot);
+  // Models mprotect(@prot) of @r: a VMA of its own per old VMA id.
+  void protect_model(Slot& s, Range r, int prot);
+  // Models munmap of @r.
+  void unmap_model(Slot& s, Range r);
+
+  // Races (see op_race).
+  Range race_range(Slot& s, const Draw& d);
+  RacePlan plan_race(const Draw& d, Range r, Rng& more) const;
+  void arm_race(Slot& s, Range r, const RacePlan& plan);
+  pid_t race_change(Slot& s, Range r, const RacePlan& plan);
+  void end_race(pid_t child);
+  void check_race(Slot& s, Range r, const RacePlan& plan);
+  void check_raced(std::uint32_t i, std::byte* addr, const Page& pg);
+  void refill_holes(Slot& s, Range r);
+  void probe_write(Slot& s, std::uint32_t p);
 
   // Checks page @p of @s (locked) against the model: contents or SIGSEGV.
   void verify(Slot& s, std::uint32_t p);
@@ -502,6 +899,8 @@ class Worker {
   std::uint64_t seq_ = 0;
   std::uint64_t ids_ = 0;
   alignas(64) std::array<std::uint64_t, kWordsPerPage> buf_{};
+  RaceJob job_;    // the current race; declared before its racers, which use it
+  RaceTeam team_;  // joined first
 };
 
 void Worker::run() {
@@ -521,6 +920,7 @@ void Worker::one_op(const Draw& d) {
     if (op == Op::kFork) return sh_.opt.fork;
     if (op == Op::kHold) return sh_.hold;
     if (op == Op::kMove) return sh_.opt.mappings > 1;
+    if (op == Op::kRace) return team_.size() > 0;
     return true;
   };
   for (const Weight& w : kWeights)
@@ -575,6 +975,9 @@ void Worker::one_op(const Draw& d) {
     case Op::kHold:
       op_hold(d);
       break;
+    case Op::kRace:
+      op_race(d);
+      break;
     case Op::kCount:
       break;
   }
@@ -595,12 +998,24 @@ void Worker::fail(const std::string& what) {
   std::string cmd = " --seed " + std::to_string(*sh_.opt.seed) + " --mappings " +
                     std::to_string(sh_.opt.mappings) + " --max-pages " +
                     std::to_string(sh_.opt.max_pages) + (sh_.opt.fork ? "" : " --no-fork");
+  if (!sh_.opt.race)
+    cmd += " --no-race";
+  else if (sh_.opt.racers != Options{}.racers)
+    cmd += " --racers " + std::to_string(sh_.opt.racers);
   if (sh_.opt.threads == 1)
     t += "replay (same operation sequence): torture -t 1" + cmd + " --ops " +
          std::to_string(cur_.seq + 1) + "\n";
   else
     t += "rerun: torture -t " + std::to_string(sh_.opt.threads) + cmd +
          " (same choices per thread, another interleaving)\n";
+  {
+    // Recorded now, before unwinding releases the slot locks: another thread
+    // may then see what this operation left half done (a race's pages before
+    // they are emptied again) and must not be reported instead.
+    const std::scoped_lock lock(sh_.done_mu);
+    if (!sh_.failure) sh_.failure = FailureInfo{index_, t};
+    sh_.stop.store(true);
+  }
   throw Failure(t);
 }
 
@@ -645,7 +1060,8 @@ bool Worker::write_page(Slot& s, std::uint32_t p) {
     }
     fail_fault("write", addr, pg, want, f);
   }
-  const bool inject = sh_.opt.inject != Inject::kNone && !sh_.injected.exchange(true);
+  const bool inject = (sh_.opt.inject == Inject::kStale || sh_.opt.inject == Inject::kWord) &&
+                      !sh_.injected.exchange(true);
   if (inject && sh_.opt.inject == Inject::kWord) {
     auto* word = reinterpret_cast<volatile std::uint64_t*>(addr) + kWordsPerPage / 2;
     *word = *word ^ 0x100;
@@ -814,14 +1230,20 @@ void Worker::op_mmap(const Draw& d) {
   const Kind kind = k < 70 ? Kind::kPrivate : k < 85 ? Kind::kSharedAnon : Kind::kMemfd;
   const std::uint32_t q = d.below(5, 100);
   const int prot = q < 80 ? PROT_READ | PROT_WRITE : q < 90 ? PROT_READ : PROT_NONE;
-  std::byte* addr = page_addr(s, p);
-  const std::size_t len = std::size_t{n} * kPageSize;
   cur_.page = p;
   cur_.pages = n;
-  cur_.addr = reinterpret_cast<std::uintptr_t>(addr);
+  cur_.addr = reinterpret_cast<std::uintptr_t>(page_addr(s, p));
   cur_.arg = static_cast<std::uint32_t>(kind) << 8 | static_cast<std::uint32_t>(prot);
 
   const std::scoped_lock lock(s.mu);
+  map_range(s, p, n, kind, prot);
+  changed(s);
+  verify(s, p + d.below(6, n));
+}
+
+void Worker::map_range(Slot& s, std::uint32_t p, std::uint32_t n, Kind kind, int prot) {
+  std::byte* addr = page_addr(s, p);
+  const std::size_t len = std::size_t{n} * kPageSize;
   bool replace = false;
   for (std::uint32_t i = p; i < p + n; ++i) replace |= s.pages[i].mapped();
   const int fixed = replace ? MAP_FIXED : MAP_FIXED_NOREPLACE;
@@ -841,8 +1263,6 @@ void Worker::op_mmap(const Draw& d) {
   for (std::uint32_t i = 0; i < n; ++i)
     s.pages[p + i] = Page{gen, 0, vma, i, static_cast<std::uint8_t>(prot), kind, Content::kZero};
   renumber(s);
-  changed(s);
-  verify(s, p + d.below(6, n));
 }
 
 void Worker::op_munmap(const Draw& d) {
@@ -854,8 +1274,7 @@ void Worker::op_munmap(const Draw& d) {
   cur_.addr = reinterpret_cast<std::uintptr_t>(page_addr(s, p));
   const std::scoped_lock lock(s.mu);
   if (::munmap(page_addr(s, p), std::size_t{n} * kPageSize) != 0) fail_sys("munmap", errno);
-  for (std::uint32_t i = p; i < p + n; ++i) s.pages[i] = Page{};
-  renumber(s);
+  unmap_model(s, {p, n});
   changed(s);
   verify(s, p + d.below(6, n));  // SIGSEGV/SEGV_MAPERR
 }
@@ -874,6 +1293,12 @@ void Worker::op_mprotect(const Draw& d) {
   cur_.pages = r.count;
   cur_.addr = reinterpret_cast<std::uintptr_t>(addr);
   if (::mprotect(addr, std::size_t{r.count} * kPageSize, prot) != 0) fail_sys("mprotect", errno);
+  protect_model(s, r, prot);
+  changed(s);
+  verify(s, r.first + d.below(6, r.count));
+}
+
+void Worker::protect_model(Slot& s, Range r, int prot) {
   // The range is split off into VMAs of its own: fresh ids, one per old id.
   std::map<std::uint64_t, std::uint64_t> fresh;
   for (std::uint32_t i = r.first; i < r.first + r.count; ++i) {
@@ -884,8 +1309,11 @@ void Worker::op_mprotect(const Draw& d) {
     pg.prot = static_cast<std::uint8_t>(prot);
   }
   renumber(s);
-  changed(s);
-  verify(s, r.first + d.below(6, r.count));
+}
+
+void Worker::unmap_model(Slot& s, Range r) {
+  for (std::uint32_t i = r.first; i < r.first + r.count; ++i) s.pages[i] = Page{};
+  renumber(s);
 }
 
 void Worker::op_madvise(const Draw& d, Op op) {
@@ -1073,6 +1501,319 @@ void Worker::op_hold(const Draw& d) {
   ++counts_.holds;
 }
 
+// A race (see "races" above).  It holds the slot's lock throughout, so that
+// no other operation sees the racers' writes, and leaves an exact model
+// behind: the raced pages emptied again, the holes the change made mapped
+// afresh.
+void Worker::op_race(const Draw& d) {
+  Slot& s = slot(cur_.slot);
+  Rng more(d.v[7]);  // the race's further choices
+  const std::scoped_lock lock(s.mu);
+  // Counted as two changes: a racy read across a race is not checked, as in
+  // between the racers write values that are no model state.
+  s.changes.fetch_add(2, std::memory_order_relaxed);
+  const Range r = race_range(s, d);
+  const RacePlan plan = plan_race(d, r, more);
+  cur_.page = r.first;
+  cur_.pages = r.count;
+  cur_.addr = reinterpret_cast<std::uintptr_t>(page_addr(s, r.first));
+  cur_.arg = static_cast<std::uint32_t>(plan.change) | plan.first << 8 | plan.count << 16;
+  cur_.slot2 = plan.dest;
+  arm_race(s, r, plan);
+  team_.start(job_, more.next());
+  RaceGuard guard(team_, job_);
+  // The change comes once every racer runs and some of the pages, not all,
+  // took their first fault: while faults are in flight.
+  const auto deadline = std::chrono::steady_clock::now() + kRaceWait;
+  while ((job_.running.load(std::memory_order_relaxed) < team_.size() ||
+          job_.faulted.load(std::memory_order_relaxed) < plan.target) &&
+         team_.finished() == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::yield();
+  job_.phase.store(Phase::kChanging);
+  const pid_t child = race_change(s, r, plan);
+  job_.phase.store(Phase::kDone);
+  guard.wait();
+  end_race(child);
+  check_race(s, r, plan);
+  ++counts_.races[static_cast<std::size_t>(plan.change)];
+}
+
+// The race's pages: a run of private read/write pages of one VMA from a
+// drawn page on (whose anon_vma exists already), or else a fresh private
+// mapping.
+Range Worker::race_range(Slot& s, const Draw& d) {
+  const std::uint32_t want = 1 + d.below(3, std::min(kMaxRacePages, sh_.npages));
+  const std::uint32_t from = d.below(2, sh_.npages);
+  const auto p = find_mapped(s, from);
+  if (p && s.pages[*p].kind == Kind::kPrivate && s.pages[*p].prot == (PROT_READ | PROT_WRITE)) {
+    const Range v = vma_run(s, *p);
+    return {*p, std::min(want, v.first + v.count - *p)};
+  }
+  const std::uint32_t first = std::min(from, sh_.npages - want);
+  map_range(s, first, want, Kind::kPrivate, PROT_READ | PROT_WRITE);
+  changed(s);
+  return {first, want};
+}
+
+RacePlan Worker::plan_race(const Draw& d, Range r, Rng& more) const {
+  RacePlan plan;
+  const std::uint32_t n = r.count;
+  // A move goes to a place in the slot that does not overlap the range.
+  const std::uint32_t left = r.first >= n ? r.first - n + 1 : 0;
+  const std::uint32_t right_first = r.first + n;
+  const std::uint32_t right = sh_.npages >= right_first + n ? sh_.npages - right_first - n + 1 : 0;
+  plan.change = static_cast<RaceChange>(d.below(4, kRaceChangeCount));
+  if ((plan.change == RaceChange::kMove && left + right == 0) ||
+      (plan.change == RaceChange::kShrink && n < 2) ||
+      (plan.change == RaceChange::kFork && !sh_.opt.fork))
+    plan.change = RaceChange::kMunmap;
+  switch (plan.change) {
+    case RaceChange::kMove: {
+      const std::uint32_t i = d.below(5, left + right);
+      plan.dest = i < left ? i : right_first + (i - left);
+      plan.count = n;
+      break;
+    }
+    case RaceChange::kShrink:
+      plan.first = 1 + d.below(5, n - 1);
+      plan.count = n - plan.first;
+      break;
+    case RaceChange::kFork:
+    case RaceChange::kPageout:
+      break;
+    default:
+      plan.first = d.below(5, n);
+      plan.count = 1 + d.below(6, n - plan.first);
+      break;
+  }
+  const std::uint64_t k = more.next() % 100;
+  plan.kind = k < 60 ? Kind::kPrivate : k < 80 ? Kind::kSharedAnon : Kind::kMemfd;
+  plan.prot = more.next() % 4 == 0 ? PROT_NONE : PROT_READ;
+  plan.target = static_cast<std::uint32_t>(more.next() % n);
+  return plan;
+}
+
+// A first write gives a fresh VMA its anon_vma (so that the racers' faults
+// can go speculative); then the pages are emptied, so that the first racer
+// write into each of them faults.
+void Worker::arm_race(Slot& s, Range r, const RacePlan& plan) {
+  std::byte* base = page_addr(s, r.first);
+  const Fault f = guarded_store(base, 0);
+  if (f.signo != 0) fail_fault("write", base, s.pages[r.first], 0, f);
+  if (::madvise(base, std::size_t{r.count} * kPageSize, MADV_DONTNEED) != 0)
+    fail_sys("madvise MADV_DONTNEED", errno);
+  RaceRange& rr = job_.range;
+  rr.base = base;
+  rr.pages = r.count;
+  rr.race = next_id();
+  rr.racers = team_.size();
+  for (std::uint32_t i = 0; i < r.count; ++i) {
+    Page& pg = s.pages[r.first + i];
+    pg.content = Content::kZero;  // until the racers write: check_race knows better
+    rr.gen[i] = pg.gen;
+    rr.off[i] = pg.off;
+  }
+  job_.changed_first = plan.first;
+  job_.changed_count = plan.count;
+  job_.segv_code = race_segv_code(plan.change);
+  for (std::atomic<bool>& t : job_.touched) t.store(false, std::memory_order_relaxed);
+  job_.faulted.store(0, std::memory_order_relaxed);
+  job_.running.store(0, std::memory_order_relaxed);
+}
+
+// Makes @plan's change to the range @r of @s and models it; returns the
+// child's pid after a fork (the child checks and exits), else 0.
+pid_t Worker::race_change(Slot& s, Range r, const RacePlan& plan) {
+  std::byte* base = page_addr(s, r.first);
+  const std::size_t len = std::size_t{r.count} * kPageSize;
+  const Range part{r.first + plan.first, plan.count};
+  std::byte* at = page_addr(s, part.first);
+  const std::size_t part_len = std::size_t{part.count} * kPageSize;
+  switch (plan.change) {
+    case RaceChange::kMunmap:
+      if (::munmap(at, part_len) != 0) fail_sys("munmap", errno);
+      unmap_model(s, part);
+      break;
+    case RaceChange::kProtRead:
+    case RaceChange::kProtNone: {
+      const int prot = plan.change == RaceChange::kProtRead ? PROT_READ : PROT_NONE;
+      if (::mprotect(at, part_len, prot) != 0) fail_sys("mprotect", errno);
+      protect_model(s, part, prot);
+      break;
+    }
+    case RaceChange::kMapFixed:
+      map_range(s, part.first, part.count, plan.kind, plan.prot);
+      break;
+    case RaceChange::kMove: {
+      std::byte* dst = page_addr(s, plan.dest);
+      void* got = ::mremap(base, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+      if (got == MAP_FAILED) fail_sys("mremap (move)", errno);
+      if (got != dst) fail("mremap (move) returned " + hex(reinterpret_cast<std::uintptr_t>(got)));
+      // The moved pages are a VMA of their own (they may have moved into
+      // their old VMA's run, with which the kernel does not merge them).
+      const std::uint64_t vma = next_id();
+      for (std::uint32_t i = 0; i < r.count; ++i) {
+        s.pages[plan.dest + i] = s.pages[r.first + i];
+        s.pages[plan.dest + i].vma = vma;
+        s.pages[r.first + i] = Page{};
+      }
+      renumber(s);
+      break;
+    }
+    case RaceChange::kShrink: {
+      void* got = ::mremap(base, len, std::size_t{plan.first} * kPageSize, 0);
+      if (got == MAP_FAILED) fail_sys("mremap (shrink)", errno);
+      if (got != base) fail("mremap (shrink) moved the mapping");
+      unmap_model(s, part);
+      break;
+    }
+    case RaceChange::kFork: {
+      auto* report = reinterpret_cast<ChildReport*>(report_.data());
+      *report = ChildReport{};
+      const pid_t pid = ::fork();
+      if (pid < 0) fail_sys("fork", errno);
+      if (pid == 0) ::_exit(race_child_check(job_.range, report));
+      return pid;
+    }
+    case RaceChange::kPageout:
+      // EINVAL: a kernel without MADV_PAGEOUT (< 5.4); a race without a change.
+      if (::madvise(base, len, MADV_PAGEOUT) != 0 && errno != EINVAL)
+        fail_sys("madvise MADV_PAGEOUT", errno);
+      break;
+    case RaceChange::kCount:
+      break;
+  }
+  changed(s);
+  return 0;
+}
+
+// Adds up the racers' counts and fails on what a racer or a forked child
+// (reaped here) saw.
+void Worker::end_race(pid_t child) {
+  int status = 0;
+  if (child > 0)
+    while (::waitpid(child, &status, 0) < 0)
+      if (errno != EINTR) fail_sys("waitpid", errno);
+  for (unsigned k = 0; k < team_.size(); ++k) {
+    const RacerResult& res = team_.result(k);
+    counts_.racer_writes += res.writes;
+    counts_.racer_faults += res.faults;
+    counts_.racer_segvs += res.segvs;
+    counts_.racer_overlaps += res.overlaps;
+    if (!res.failure.empty()) fail("race: " + res.failure);
+  }
+  if (child <= 0 || (WIFEXITED(status) && WEXITSTATUS(status) == 0)) return;
+  const RaceRange& r = job_.range;
+  const ChildReport rep = *reinterpret_cast<const ChildReport*>(report_.data());
+  const std::uint32_t i = std::min(rep.sample, r.pages - 1);
+  const std::string page = "page " + std::to_string(i) + " of the range (" +
+                           hex(reinterpret_cast<std::uintptr_t>(r.page(i))) + ")";
+  std::string what = "race: forked child (pid " + std::to_string(child) + ") ";
+  if (WIFSIGNALED(status))
+    what += "killed by signal " + std::to_string(WTERMSIG(status));
+  else if (WEXITSTATUS(status) == 1)
+    what += "saw in word " + std::to_string(rep.word) + " of " + page + ": expected zero" +
+            " or a value of that word's racer, found " + hex(rep.found) + ": " +
+            explain_race_value(r, i, rep.found, 0);
+  else if (WEXITSTATUS(status) == 2)
+    what += "got " + std::string(fault_name(rep.signo, rep.code)) + " at si_addr " + hex(rep.addr) +
+            " in " + page;
+  else if (WEXITSTATUS(status) == 3)
+    what += "saw its copy of " + page +
+            " change while the parent's racers wrote on (a copy-on-write that did not happen)";
+  else
+    what += "exited with status " + std::to_string(WEXITSTATUS(status));
+  fail(what);
+}
+
+// After a race: the pages still of the raced object hold exactly the
+// racers' last writes, the others what the change made of them (unmapped,
+// or a fresh mapping: zero), and no page that the change left read-only or
+// PROT_NONE can be written.  Then the holes are mapped afresh and the raced
+// pages emptied again, so that the model is exact again.
+void Worker::check_race(Slot& s, Range r, const RacePlan& plan) {
+  const std::uint32_t at = plan.change == RaceChange::kMove ? plan.dest : r.first;
+  for (std::uint32_t i = 0; i < r.count; ++i) {
+    const Page& pg = s.pages[at + i];
+    if (!pg.mapped()) continue;  // refill_holes()
+    if (pg.gen == job_.range.gen[i] && pg.off == job_.range.off[i] && pg.prot != PROT_NONE)
+      check_raced(i, page_addr(s, at + i), pg);
+    else
+      verify(s, at + i);
+    if ((pg.prot & PROT_WRITE) == 0) probe_write(s, at + i);
+  }
+  refill_holes(s, r);
+  std::byte* addr = page_addr(s, at);
+  if (::madvise(addr, std::size_t{r.count} * kPageSize, MADV_DONTNEED) != 0)
+    fail_sys("madvise MADV_DONTNEED", errno);
+  for (std::uint32_t p = at; p < at + r.count; ++p)
+    if (s.pages[p].kind == Kind::kPrivate) s.pages[p].content = Content::kZero;
+  changed(s);
+  for (std::uint32_t p = at; p < at + r.count; ++p) verify(s, p);
+}
+
+// Page @i of the race, now at @addr: each racer's word holds exactly the
+// last value that racer wrote there (zero if none), every other word zero
+// (the page was emptied, and a forked child's write must not show).
+void Worker::check_raced(std::uint32_t i, std::byte* addr, const Page& pg) {
+  const RaceRange& r = job_.range;
+  if (sh_.opt.inject == Inject::kRace && (pg.prot & PROT_WRITE) != 0 &&
+      !sh_.injected.exchange(true)) {
+    // What a fault through a stale translation leaves: another page's value.
+    const std::size_t w = racer_word_index(0);
+    guarded_store(addr + w * sizeof(std::uint64_t),
+                  racer_word(r.gen[i], r.off[i] + 1, r.race, w, 1));
+  }
+  std::array<std::uint64_t, kWordsPerPage> want{};
+  for (unsigned k = 0; k < r.racers; ++k) want[racer_word_index(k)] = team_.result(k).last[i];
+  const Fault f = guarded_copy(addr, buf_.data());
+  if (f.signo != 0) fail_fault("read", addr, pg, 0, f);
+  for (std::size_t w = 0; w < kWordsPerPage; ++w) {
+    if (buf_[w] == want[w]) continue;
+    const auto a = reinterpret_cast<std::uintptr_t>(addr);
+    fail("race: page " + std::to_string(i) + " of the range, now at " + hex(a) + ": word " +
+         std::to_string(w) + " (address " + hex(a + w * 8) + "): expected " + hex(want[w]) +
+         (want[w] != 0 ? " (its racer's last write)" : "") + ", found " + hex(buf_[w]) + ": " +
+         explain_race_value(r, i, buf_[w], want[w]) + "\n  model: " + describe(pg) +
+         " (emptied before the race)");
+  }
+  ++counts_.pages_verified;
+}
+
+// Maps the holes that the change left in @r afresh (private, read/write):
+// they must read zero, where a PTE that a fault through the stale VMA
+// installed after the unmap would show the racers' data.
+void Worker::refill_holes(Slot& s, Range r) {
+  const std::uint32_t end = r.first + r.count;
+  for (std::uint32_t p = r.first; p < end;) {
+    if (s.pages[p].mapped()) {
+      ++p;
+      continue;
+    }
+    std::uint32_t q = p;
+    while (q < end && !s.pages[q].mapped()) ++q;
+    for (std::uint32_t i = p; i < q; ++i) verify(s, i);  // SIGSEGV/SEGV_MAPERR
+    map_range(s, p, q - p, Kind::kPrivate, PROT_READ | PROT_WRITE);
+    for (std::uint32_t i = p; i < q; ++i) verify(s, i);  // zero
+    p = q;
+  }
+}
+
+// A write into a page that the race left read-only or PROT_NONE must fault:
+// a writable PTE that a fault through the stale VMA installed would let it
+// through.
+void Worker::probe_write(Slot& s, std::uint32_t p) {
+  const Page& pg = s.pages[p];
+  std::byte* addr = page_addr(s, p) + racer_word_index(0) * sizeof(std::uint64_t);
+  const int want = expected_fault(pg, true);
+  const Fault f = guarded_store(addr, 0);
+  if (f.signo == SIGSEGV && f.code == want && f.addr == reinterpret_cast<std::uintptr_t>(addr)) {
+    ++counts_.segv_checks;
+    return;
+  }
+  fail_fault("write", addr, pg, want, f);
+}
+
 // Starts every slot with one private read/write mapping over its first half,
 // with generation and VMA ids from @id_space (one that no thread uses).
 void populate(Shared& sh, std::uint64_t id_space) {
@@ -1120,11 +1861,23 @@ std::uint64_t pattern_word(std::uint64_t gen, std::uint64_t offset, std::uint64_
   return h | 1;
 }
 
+std::uint64_t racer_word(std::uint64_t gen, std::uint64_t offset, std::uint64_t race,
+                         std::size_t index, std::uint32_t count) {
+  return (pattern_word(gen, offset, race, index) & ~std::uint64_t{0xffffffff}) | count;
+}
+
 std::string_view op_name(Op op) {
   static constexpr std::array<std::string_view, kOpCount> kNames{
-      "read",   "write", "racy_read", "mmap", "munmap",   "mprotect", "grow",
-      "shrink", "move",  "dontneed",  "free", "willneed", "fork",     "hold"};
+      "read", "write",    "racy_read", "mmap",     "munmap", "mprotect", "grow", "shrink",
+      "move", "dontneed", "free",      "willneed", "fork",   "hold",     "race"};
   const auto i = static_cast<std::size_t>(op);
+  return i < kNames.size() ? kNames[i] : "?";
+}
+
+std::string_view race_change_name(RaceChange c) {
+  static constexpr std::array<std::string_view, kRaceChangeCount> kNames{
+      "munmap", "mprotect_read", "mprotect_none", "map_fixed", "move", "shrink", "fork", "pageout"};
+  const auto i = static_cast<std::size_t>(c);
   return i < kNames.size() ? kNames[i] : "?";
 }
 
@@ -1155,6 +1908,18 @@ std::string OpRecord::format() const {
     case Op::kRacyRead:
       s += " word " + std::to_string(arg);
       break;
+    case Op::kRace: {
+      const auto c = static_cast<RaceChange>(arg & 0xff);
+      const std::uint32_t first = arg >> 8 & 0xff, count = arg >> 16;
+      s += " " + std::string(race_change_name(c));
+      if (c == RaceChange::kMove)
+        s += " -> page " + std::to_string(slot2);
+      else if (c == RaceChange::kShrink)
+        s += " -> " + std::to_string(first) + " pages";
+      else if (count != 0)
+        s += " [" + std::to_string(page + first) + ", +" + std::to_string(count) + ")";
+      break;
+    }
     default:
       break;
   }
@@ -1173,6 +1938,11 @@ Counts& Counts::operator+=(const Counts& o) {
   child_pages += o.child_pages;
   holds += o.holds;
   holds_unsupported += o.holds_unsupported;
+  for (std::size_t i = 0; i < kRaceChangeCount; ++i) races[i] += o.races[i];
+  racer_writes += o.racer_writes;
+  racer_faults += o.racer_faults;
+  racer_segvs += o.racer_segvs;
+  racer_overlaps += o.racer_overlaps;
   return *this;
 }
 
@@ -1206,12 +1976,23 @@ std::string Summary::to_text() const {
       {"child_pages", counts.child_pages},
       {"holds", counts.holds},
       {"holds_unsupported", counts.holds_unsupported},
+      {"racer_writes", counts.racer_writes},
+      {"racer_faults", counts.racer_faults},
+      {"racer_segvs", counts.racer_segvs},
+      {"racer_overlaps", counts.racer_overlaps},
   };
   for (const auto& [name, v] : rows) {
     std::snprintf(line, sizeof line, "%-18s %12llu\n", name, static_cast<unsigned long long>(v));
     t += line;
   }
+  for (std::size_t i = 0; i < kRaceChangeCount; ++i) {
+    const std::string name = "race_" + std::string(race_change_name(static_cast<RaceChange>(i)));
+    std::snprintf(line, sizeof line, "%-18s %12llu\n", name.c_str(),
+                  static_cast<unsigned long long>(counts.races[i]));
+    t += line;
+  }
   if (!hold_ops) t += "(no hold operations: no usable mmscale control file)\n";
+  if (racers == 0) t += "(no race operations: --no-race)\n";
   return t;
 }
 
@@ -1238,6 +2019,15 @@ Json Summary::to_json() const {
   j.set("holds", counts.holds);
   j.set("holds_unsupported", counts.holds_unsupported);
   j.set("hold_ops", hold_ops);
+  j.set("racers", racers);
+  Json races;
+  for (std::size_t i = 0; i < kRaceChangeCount; ++i)
+    races.set(std::string(race_change_name(static_cast<RaceChange>(i))), counts.races[i]);
+  j.set("race_changes", std::move(races));
+  j.set("racer_writes", counts.racer_writes);
+  j.set("racer_faults", counts.racer_faults);
+  j.set("racer_segvs", counts.racer_segvs);
+  j.set("racer_overlaps", counts.racer_overlaps);
   return j;
 }
 
@@ -1271,19 +2061,25 @@ ArgParser make_parser(Options& o, bool hidden) {
     o.max_pages = bounded(v, "--max-pages", 1, 65536);
   });
   p.flag(0, "no-fork", "no fork operations", [&o] { o.fork = false; });
+  p.flag(0, "no-race", "no race operations (racer threads faulting while a VMA changes)",
+         [&o] { o.race = false; });
+  p.option(0, "racers", "N", "racer threads per thread in races (2)",
+           [&o, bounded](std::string_view v) { o.racers = bounded(v, "--racers", 1, kMaxRacers); });
   p.flag(0, "json", "print the summary as one JSON object", [&o] { o.json = true; });
   p.option(0, "log-tail", "N", "operations shown on failure (50)",
            [&o, bounded](std::string_view v) { o.log_tail = bounded(v, "--log-tail", 1, 100000); });
   p.option(0, "ctl", "PATH", "module control file for hold ops (/sys/kernel/debug/mmscale/ctl)",
            [&o](std::string_view v) { o.ctl = v; });
   if (hidden) {
-    p.option(0, "inject-fault", "WHAT", "test only: stale | word", [&o](std::string_view v) {
+    p.option(0, "inject-fault", "WHAT", "test only: stale | word | race", [&o](std::string_view v) {
       if (v == "stale")
         o.inject = Inject::kStale;
       else if (v == "word")
         o.inject = Inject::kWord;
+      else if (v == "race")
+        o.inject = Inject::kRace;
       else
-        throw UsageError("--inject-fault must be stale or word");
+        throw UsageError("--inject-fault must be stale, word or race");
     });
   }
   p.flag('h', "help", "print this help", [&o] { o.help = true; });
@@ -1391,6 +2187,7 @@ Summary run(const Options& o) {
   sum.threads = o.threads;
   sum.seconds = wall;
   sum.hold_ops = sh.hold;
+  sum.racers = o.race ? o.racers : 0;
   for (const auto& w : workers) sum.counts += w->counts();
   return sum;
 }

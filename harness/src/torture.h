@@ -5,7 +5,9 @@
 // page after it) that holds any mix of mappings; a per-slot mutex is held
 // while an operation and its model update happen, so that the model of every
 // page is exact, while operations on different slots (faults in one, mmap,
-// munmap, mprotect, mremap in another) run concurrently.  See README.md.
+// munmap, mprotect, mremap in another) run concurrently.  In a race
+// (Op::kRace) racer threads write-fault into one slot's pages without its
+// lock while its owner changes their VMA.  See README.md.
 #pragma once
 
 #include <array>
@@ -31,6 +33,15 @@ inline constexpr std::size_t kWordsPerPage = kPageSize / sizeof(std::uint64_t);
 // object) or shifted page is detected, not only a zero page.  Never zero.
 std::uint64_t pattern_word(std::uint64_t gen, std::uint64_t offset, std::uint64_t version,
                            std::size_t index);
+
+// The value that a racer's write number @count (1, 2, ...) stores at word
+// @index of page @offset of the mapping of generation @gen during race
+// @race: the high 32 bits name (gen, offset, race, index), the low 32 bits
+// are the count.  So a value in a page says which page and which race it was
+// written for (a value of another page or generation is a stale translation)
+// and, per racer, which write.  Never zero.
+std::uint64_t racer_word(std::uint64_t gen, std::uint64_t offset, std::uint64_t race,
+                         std::size_t index, std::uint32_t count);
 
 // A fixed-capacity ring of the last operations; keeps the total count.
 template <class T>
@@ -73,21 +84,38 @@ enum class Op : std::uint8_t {
   kWillneed,  // MADV_WILLNEED
   kFork,      // fork; the child checks its COW view; the parent writes on
   kHold,      // the test module holds mmap_lock for a few ms
+  kRace,      // racer threads write-fault into pages while their VMA changes
   kCount
 };
 inline constexpr std::size_t kOpCount = static_cast<std::size_t>(Op::kCount);
 std::string_view op_name(Op op);
+
+// The VMA change that a race makes while its racers fault.
+enum class RaceChange : std::uint8_t {
+  kMunmap,    // munmap part of the range
+  kProtRead,  // mprotect part of it PROT_READ
+  kProtNone,  // mprotect part of it PROT_NONE
+  kMapFixed,  // a new PROT_READ or PROT_NONE mapping MAP_FIXED over part of it
+  kMove,      // mremap MAYMOVE|FIXED of the range elsewhere in the slot
+  kShrink,    // mremap of the range in place to fewer pages
+  kFork,      // fork; the child checks its copy-on-write view
+  kPageout,   // MADV_PAGEOUT
+  kCount
+};
+inline constexpr std::size_t kRaceChangeCount = static_cast<std::size_t>(RaceChange::kCount);
+std::string_view race_change_name(RaceChange c);
+inline constexpr unsigned kMaxRacers = 8;  // per worker
 
 // One entry of a thread's operation log.
 struct OpRecord {
   std::uint64_t seq = 0;  // the thread's operation index (0-based)
   Op op = Op::kRead;
   std::uint32_t slot = 0;
-  std::uint32_t slot2 = 0;  // kMove: destination slot
+  std::uint32_t slot2 = 0;  // kMove: destination slot; kRace: destination page of a move
   std::uint32_t page = 0;   // first page in the slot (kMove: in the destination)
   std::uint32_t pages = 0;  // 0: the operation found nothing to act on (skipped)
   std::uint64_t addr = 0;   // first address acted on
-  std::uint32_t arg = 0;    // op specific: prot, kind, new size, hold mode, ...
+  std::uint32_t arg = 0;    // op specific: prot, kind, new size, hold mode, race change ...
   std::string format() const;
 };
 
@@ -96,6 +124,7 @@ enum class Inject : std::uint8_t {
   kNone,
   kStale,  // the first write does not update the model
   kWord,   // the first write leaves one wrong word in memory
+  kRace,   // the first race leaves another page's racer value in a raced page
 };
 
 struct Options {
@@ -106,6 +135,8 @@ struct Options {
   unsigned mappings = 8;              // slots
   unsigned max_pages = 64;            // pages per slot
   bool fork = true;
+  bool race = true;     // race operations (Op::kRace)
+  unsigned racers = 2;  // racer threads per worker thread
   bool json = false;
   unsigned log_tail = 50;
   std::string ctl;  // empty: MMSCALE_DEBUGFS_CTL
@@ -128,9 +159,15 @@ struct Counts {
   std::uint64_t racy_one_op = 0;     // racy reads across exactly one change
   std::uint64_t racy_unchecked = 0;  // racy reads across more than one change
   std::uint64_t forks = 0;
-  std::uint64_t child_pages = 0;        // pages checked by forked children
-  std::uint64_t holds = 0;              // MMSCALE_IOC_HOLD done
-  std::uint64_t holds_unsupported = 0;  // EOPNOTSUPP (ranged modes)
+  std::uint64_t child_pages = 0;                        // pages checked by forked children
+  std::uint64_t holds = 0;                              // MMSCALE_IOC_HOLD done
+  std::uint64_t holds_unsupported = 0;                  // EOPNOTSUPP (ranged modes)
+  std::array<std::uint64_t, kRaceChangeCount> races{};  // race operations per change
+  std::uint64_t racer_writes = 0;                       // racer writes that completed
+  std::uint64_t racer_faults = 0;    // of them, first writes into an emptied page (each a fault)
+  std::uint64_t racer_segvs = 0;     // racer writes that got the SIGSEGV the change allows
+  std::uint64_t racer_overlaps = 0;  // of the faults and SIGSEGVs: those that overlapped the
+                                     // change's system call
   Counts& operator+=(const Counts& o);
   std::uint64_t total_ops() const;
 };
@@ -140,6 +177,7 @@ struct Summary {
   unsigned threads = 0;
   double seconds = 0;  // wall time of the run
   bool hold_ops = false;
+  unsigned racers = 0;  // racer threads per worker; 0: no race operations
   Counts counts;
   std::string to_text() const;
   Json to_json() const;
