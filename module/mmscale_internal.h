@@ -16,5 +16,6 @@ struct mm_struct *mmscale_get_mm(pid_t nr);
 long mmscale_ioc_gup(struct mmscale_gup __user *uarg);
 long mmscale_ioc_hold(struct mmscale_hold __user *uarg);
 long mmscale_ioc_range_stress(struct mmscale_range_stress __user *uarg);
+long mmscale_ioc_lock_bench(struct mmscale_lock_bench __user *uarg);
 
 #endif /* MMSCALE_INTERNAL_H */

@@ -108,6 +108,8 @@ static long mmscale_ctl_ioctl(struct file *file, unsigned int cmd,
 		return mmscale_ioc_range_stress(uarg);
 	case MMSCALE_IOC_WARN:
 		return mmscale_ioc_warn(uarg);
+	case MMSCALE_IOC_LOCK_BENCH:
+		return mmscale_ioc_lock_bench(uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -130,6 +130,32 @@ struct mmscale_range_stress {
 	__u64 violations;	/* out: must be 0 */
 };
 
+/* mmscale_lock_bench.lock */
+enum mmscale_lock_bench_lock {
+	MMSCALE_LB_RWSEM = 0,		/* an rw_semaphore */
+	MMSCALE_LB_RANGE_FULL = 1,	/* range_lock_init_full() requests */
+	MMSCALE_LB_RANGE_DISJOINT = 2,	/* range lock, one page per thread */
+	MMSCALE_LB_LOCK_MAX,
+};
+
+/*
+ * Lock microbenchmark: @nr_threads kthreads lock and unlock one lock of
+ * kind @lock (for write if @write) in a loop for @duration_ms, each hold
+ * busy for @hold_ns.  One thread measures the uncontended cost of a
+ * lock+unlock pair (@ns / @ops), more measure throughput under contention.
+ * The range lock kinds are -EOPNOTSUPP without CONFIG_RANGE_LOCK.
+ */
+struct mmscale_lock_bench {
+	__u32 lock;		/* in: enum mmscale_lock_bench_lock */
+	__u32 write;		/* in: 0 read, 1 write */
+	__u32 nr_threads;	/* in: 1..64 */
+	__u32 duration_ms;	/* in: 1..60000 */
+	__u32 hold_ns;		/* in: 0..100000 */
+	__u32 __reserved;
+	__u64 ops;		/* out: lock+unlock pairs, all threads */
+	__u64 ns;		/* out: wall time of the run */
+};
+
 /* MMSCALE_IOC_WARN argument: must be this magic, to avoid accidents. */
 #define MMSCALE_WARN_MAGIC	0x5741524eU	/* "WARN" */
 
@@ -139,5 +165,6 @@ struct mmscale_range_stress {
 #define MMSCALE_IOC_HOLD	_IOWR(MMSCALE_IOC_MAGIC, 2, struct mmscale_hold)
 #define MMSCALE_IOC_RANGE_STRESS _IOWR(MMSCALE_IOC_MAGIC, 3, struct mmscale_range_stress)
 #define MMSCALE_IOC_WARN	_IOW(MMSCALE_IOC_MAGIC, 4, __u32)
+#define MMSCALE_IOC_LOCK_BENCH	_IOWR(MMSCALE_IOC_MAGIC, 5, struct mmscale_lock_bench)
 
 #endif /* MMSCALE_TEST_H */

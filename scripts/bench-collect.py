@@ -16,7 +16,7 @@ import os
 import sys
 
 SKIP_FIELDS = {"threads", "seconds", "writers", "hold_ms", "size", "chunks",
-               "chunk_size"}
+               "chunk_size", "rounds", "hold_ns"}
 
 
 def main():

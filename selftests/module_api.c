@@ -21,6 +21,7 @@ union mmscale_arg {
 	struct mmscale_gup gup;
 	struct mmscale_hold hold;
 	struct mmscale_range_stress stress;
+	struct mmscale_lock_bench bench;
 	uint32_t magic;
 };
 
@@ -57,6 +58,11 @@ static void valid_arg(unsigned long cmd, union mmscale_arg *arg, void *map)
 		arg->stress.duration_ms = 1;
 		arg->stress.write_pct = 50;
 		arg->stress.space = 1024;
+		break;
+	case MMSCALE_IOC_LOCK_BENCH:
+		arg->bench.lock = MMSCALE_LB_RWSEM;
+		arg->bench.nr_threads = 2;
+		arg->bench.duration_ms = 1;
 		break;
 	}
 }
@@ -107,6 +113,14 @@ BAD(stress_65_threads, MMSCALE_IOC_RANGE_STRESS, a->stress.nr_threads = 65);
 BAD(stress_zero_duration, MMSCALE_IOC_RANGE_STRESS, a->stress.duration_ms = 0);
 BAD(stress_write_pct, MMSCALE_IOC_RANGE_STRESS, a->stress.write_pct = 101);
 BAD(stress_tiny_space, MMSCALE_IOC_RANGE_STRESS, a->stress.space = 1);
+BAD(bench_bad_lock, MMSCALE_IOC_LOCK_BENCH,
+	a->bench.lock = MMSCALE_LB_LOCK_MAX);
+BAD(bench_bad_write, MMSCALE_IOC_LOCK_BENCH, a->bench.write = 2);
+BAD(bench_zero_threads, MMSCALE_IOC_LOCK_BENCH, a->bench.nr_threads = 0);
+BAD(bench_65_threads, MMSCALE_IOC_LOCK_BENCH, a->bench.nr_threads = 65);
+BAD(bench_zero_duration, MMSCALE_IOC_LOCK_BENCH, a->bench.duration_ms = 0);
+BAD(bench_long_hold, MMSCALE_IOC_LOCK_BENCH, a->bench.hold_ns = 100001);
+BAD(bench_reserved, MMSCALE_IOC_LOCK_BENCH, a->bench.__reserved = 1);
 BAD(warn_bad_magic, MMSCALE_IOC_WARN, a->magic = MMSCALE_WARN_MAGIC + 1);
 
 FIXTURE_VARIANT_ADD(api, gup_valid) {
@@ -115,6 +129,23 @@ FIXTURE_VARIANT_ADD(api, gup_valid) {
 
 FIXTURE_VARIANT_ADD(api, hold_valid) {
 	.cmd = MMSCALE_IOC_HOLD,
+};
+
+FIXTURE_VARIANT_ADD(api, bench_rwsem_valid) {
+	.cmd = MMSCALE_IOC_LOCK_BENCH,
+};
+
+static void break_bench_range(union mmscale_arg *a)
+{
+	a->bench.lock = MMSCALE_LB_RANGE_DISJOINT;
+	a->bench.write = 1;
+}
+
+/* Kernels without range_lock: EOPNOTSUPP; else it runs. */
+FIXTURE_VARIANT_ADD(api, bench_range_valid) {
+	.cmd = MMSCALE_IOC_LOCK_BENCH,
+	.breakit = break_bench_range,
+	.want_errno = EOPNOTSUPP,
 };
 
 /* Kernels without range_lock: EOPNOTSUPP; else it runs. */
@@ -149,7 +180,8 @@ TEST_F(api, ioctl)
 		if (variant->cmd == MMSCALE_IOC_HOLD &&
 		    (feat & MMSCALE_FEAT_MMAP_LOCK_RANGE))
 			want = 0;
-		if (variant->cmd == MMSCALE_IOC_RANGE_STRESS &&
+		if ((variant->cmd == MMSCALE_IOC_RANGE_STRESS ||
+		     variant->cmd == MMSCALE_IOC_LOCK_BENCH) &&
 		    (feat & MMSCALE_FEAT_RANGE_LOCK))
 			want = 0;
 	}
@@ -161,6 +193,11 @@ TEST_F(api, ioctl)
 	ret = ioctl(self->fd, variant->cmd, &self->arg);
 	if (!want) {
 		ASSERT_EQ(0, ret) TH_LOG("ioctl: %s", strerror(errno));
+		if (variant->cmd == MMSCALE_IOC_LOCK_BENCH) {
+			/* Each thread runs at least one batch of 64. */
+			ASSERT_LE(2 * 64, self->arg.bench.ops);
+			ASSERT_LE(1000000, self->arg.bench.ns);
+		}
 		return;
 	}
 	ASSERT_EQ(-1, ret);

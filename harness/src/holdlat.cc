@@ -35,26 +35,6 @@ namespace {
 constexpr std::size_t kMaxSamples = 2 << 20;  // 32 MiB of samples, touched up front
 constexpr auto kLead = std::chrono::milliseconds(100);
 
-FileDescriptor open_ctl(const std::string& path) {
-  FileDescriptor fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
-  if (!fd) {
-    if (errno == ENOENT || errno == ENOTDIR)
-      throw SkipError(path + " is missing: load the mmscale test module (and mount debugfs)");
-    throw_errno("open " + path);
-  }
-  mmscale_features f{};
-  if (::ioctl(fd.get(), MMSCALE_IOC_FEATURES, &f) != 0) {
-    if (errno == EOPNOTSUPP || errno == ENOTTY) throw SkipError("MMSCALE_IOC_FEATURES unsupported");
-    throw_errno("ioctl MMSCALE_IOC_FEATURES");
-  }
-  if (f.version != MMSCALE_ABI_VERSION)
-    throw SkipError("mmscale module ABI version " + std::to_string(f.version) + ", expected " +
-                    std::to_string(MMSCALE_ABI_VERSION));
-  if ((f.features & MMSCALE_FEAT_HOLD_MMAP_LOCK) == 0)
-    throw SkipError("mmscale module cannot hold mmap_lock");
-  return fd;
-}
-
 class HoldLat : public Workload {
  public:
   std::string_view name() const override { return "holdlat"; }
@@ -64,7 +44,8 @@ class HoldLat : public Workload {
 
   WorkloadResult run(const WorkloadParams& p) override {
     if (p.hold_ms < 1 || p.hold_ms > 10000) throw UsageError("-H must be in 1..10000");
-    const FileDescriptor ctl = open_ctl(p.ctl_path.empty() ? MMSCALE_DEBUGFS_CTL : p.ctl_path);
+    const FileDescriptor ctl =
+        open_module_ctl(p.ctl_path, MMSCALE_FEAT_HOLD_MMAP_LOCK, "cannot hold mmap_lock");
     return run_hold_latency(p, [&ctl](unsigned hold_ms) {
       mmscale_hold hold{};
       hold.mode = MMSCALE_HOLD_WRITE;
@@ -80,6 +61,27 @@ class HoldLat : public Workload {
 };
 
 }  // namespace
+
+FileDescriptor open_module_ctl(const std::string& ctl_path, std::uint64_t required,
+                               const std::string& what) {
+  const std::string path = ctl_path.empty() ? MMSCALE_DEBUGFS_CTL : ctl_path;
+  FileDescriptor fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT || errno == ENOTDIR)
+      throw SkipError(path + " is missing: load the mmscale test module (and mount debugfs)");
+    throw_errno("open " + path);
+  }
+  mmscale_features f{};
+  if (::ioctl(fd.get(), MMSCALE_IOC_FEATURES, &f) != 0) {
+    if (errno == EOPNOTSUPP || errno == ENOTTY) throw SkipError("MMSCALE_IOC_FEATURES unsupported");
+    throw_errno("ioctl MMSCALE_IOC_FEATURES");
+  }
+  if (f.version != MMSCALE_ABI_VERSION)
+    throw SkipError("mmscale module ABI version " + std::to_string(f.version) + ", expected " +
+                    std::to_string(MMSCALE_ABI_VERSION));
+  if ((f.features & required) != required) throw SkipError("mmscale module " + what);
+  return fd;
+}
 
 WorkloadResult analyse_hold_latency(std::span<const FaultSample> s, std::uint64_t acq,
                                     std::uint64_t rel, std::size_t recycles, bool truncated) {

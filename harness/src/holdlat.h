@@ -1,14 +1,25 @@
-// holdlat's analysis, separate from the run so that it can be unit-tested.
+// holdlat's analysis, separate from the run so that it can be unit-tested,
+// and the opening of the test module's control file (holdlat, lockbench).
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <string>
 #include <utility>
 
+#include "mapping.h"
 #include "workload.h"
 
 namespace mmscale {
+
+// Opens the test module's control file (@path; MMSCALE_DEBUGFS_CTL if empty)
+// and checks MMSCALE_IOC_FEATURES: ABI version MMSCALE_ABI_VERSION and every
+// MMSCALE_FEAT_* bit of @required (@what names them in the message).
+// SkipError if the file is missing, the module is of another ABI version or
+// lacks a required feature; SysError on any other error.
+FileDescriptor open_module_ctl(const std::string& path, std::uint64_t required,
+                               const std::string& what);
 
 // CLOCK_MONOTONIC start and end of one fault (one touch of a fresh page).
 struct FaultSample {

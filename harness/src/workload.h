@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -18,7 +19,13 @@ struct WorkloadParams {
   unsigned writers = 1;      // -W: mmap/munmap threads ("writer")
   unsigned hold_ms = 1500;   // -H: how long the module holds mmap_lock ("holdlat")
   std::string dir = "/tmp";  // -d: where page_fault2/3 create their files
-  std::string ctl_path;      // --ctl: test module control file ("holdlat")
+  std::string ctl_path;      // --ctl: test module control file ("holdlat", "lockbench")
+
+  // lockbench (checked by the workload)
+  std::uint64_t rounds = 5;     // --rounds
+  std::uint64_t hold_ns = 200;  // --hold-ns: busy time inside each contended hold
+  bool threads_given = false;   // -t was given (else: the online CPUs)
+  bool seconds_given = false;   // -S was given (else: 0.3 s per cell)
 };
 
 struct Metric {
@@ -31,9 +38,13 @@ struct WorkloadResult {
   std::vector<Metric> metrics;
   std::string per_thread_metric;  // name of the per_thread values, if any
   std::vector<double> per_thread;
+  std::vector<std::string> notes;  // text output only: "# note" lines before the metrics
 
   double get(std::string_view name) const;  // throws std::out_of_range
-  // {"tool":"faultbench","workload":...,"threads":...,metrics...,"per_thread":{...}}
+  bool has(std::string_view name) const;
+  // {"tool":"faultbench","workload":...,"threads":...,"seconds":...,metrics...,"per_thread":{...}}
+  // A metric named "threads" or "seconds" (a workload that resolves its own
+  // defaults: lockbench) gives the header its value and is not repeated.
   Json to_json(std::string_view workload, const WorkloadParams& p) const;
   std::string to_text() const;
 };

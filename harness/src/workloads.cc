@@ -1,4 +1,5 @@
-// pft, page_fault1/2/3, mmap_loop and writer.  holdlat lives in holdlat.cc.
+// pft, page_fault1/2/3, mmap_loop and writer.  holdlat lives in holdlat.cc,
+// lockbench in lockbench.cc.
 #include <sys/mman.h>
 
 #include <cstdio>
@@ -12,6 +13,7 @@
 namespace mmscale {
 
 std::unique_ptr<Workload> make_holdlat();
+std::unique_ptr<Workload> make_lockbench();
 
 double WorkloadResult::get(std::string_view name) const {
   for (const Metric& m : metrics)
@@ -19,13 +21,21 @@ double WorkloadResult::get(std::string_view name) const {
   throw std::out_of_range("no metric " + std::string(name));
 }
 
+bool WorkloadResult::has(std::string_view name) const {
+  for (const Metric& m : metrics)
+    if (m.name == name) return true;
+  return false;
+}
+
 Json WorkloadResult::to_json(std::string_view workload, const WorkloadParams& p) const {
   Json j;
   // Threads that actually ran (mmap_loop is single-threaded whatever -t says).
   const std::size_t threads = per_thread.empty() ? p.threads : per_thread.size();
-  j.set("tool", "faultbench").set("workload", workload).set("threads", threads);
-  j.set("seconds", p.seconds);
-  for (const Metric& m : metrics) j.set(m.name, m.value);
+  j.set("tool", "faultbench").set("workload", workload);
+  j.set("threads", has("threads") ? Json(get("threads")) : Json(threads));
+  j.set("seconds", has("seconds") ? get("seconds") : p.seconds);
+  for (const Metric& m : metrics)
+    if (m.name != "threads" && m.name != "seconds") j.set(m.name, m.value);
   if (!per_thread_metric.empty()) {
     Json values = Json(Json::Array{});
     for (double v : per_thread) values.push(v);
@@ -36,6 +46,7 @@ Json WorkloadResult::to_json(std::string_view workload, const WorkloadParams& p)
 
 std::string WorkloadResult::to_text() const {
   std::string out;
+  for (const std::string& note : notes) out += "# " + note + "\n";
   char buf[256];
   for (const Metric& m : metrics) {
     // Counts print as integers, rates and times with two decimals.
@@ -214,7 +225,8 @@ class Writer : public Workload {
 }  // namespace
 
 std::vector<std::string_view> workload_names() {
-  return {"pft", "page_fault1", "page_fault2", "page_fault3", "mmap_loop", "writer", "holdlat"};
+  return {"pft",       "page_fault1", "page_fault2", "page_fault3",
+          "mmap_loop", "writer",      "holdlat",     "lockbench"};
 }
 
 std::unique_ptr<Workload> make_workload(std::string_view name) {
@@ -225,6 +237,7 @@ std::unique_ptr<Workload> make_workload(std::string_view name) {
   if (name == "mmap_loop") return std::make_unique<MmapLoop>();
   if (name == "writer") return std::make_unique<Writer>();
   if (name == "holdlat") return make_holdlat();
+  if (name == "lockbench") return make_lockbench();
   return nullptr;
 }
 

@@ -20,15 +20,19 @@ struct Options {
 ArgParser parser(Options& o) {
   ArgParser p;
   WorkloadParams& w = o.params;
-  p.option('t', "threads", "N", "faulting threads (1)", [&w](std::string_view v) {
-    const std::uint64_t n = parse_uint(v, "-t");
-    if (n == 0 || n > 4096) throw UsageError("-t must be in 1..4096");
-    w.threads = static_cast<unsigned>(n);
-  });
-  p.option('S', "seconds", "SEC", "run time, fractions allowed (5; per phase for writer)",
+  p.option('t', "threads", "N", "faulting threads (1; lockbench: online CPUs, 2..64)",
+           [&w](std::string_view v) {
+             const std::uint64_t n = parse_uint(v, "-t");
+             if (n == 0 || n > 4096) throw UsageError("-t must be in 1..4096");
+             w.threads = static_cast<unsigned>(n);
+             w.threads_given = true;
+           });
+  p.option('S', "seconds", "SEC",
+           "run time, fractions allowed (5; writer: per phase; lockbench: per cell, 0.3)",
            [&w](std::string_view v) {
              w.seconds = parse_double(v, "-S");
              if (w.seconds <= 0) throw UsageError("-S must be positive");
+             w.seconds_given = true;
            });
   p.option('s', "size", "BYTES", "region per thread, K/M/G suffixes (workload default)",
            [&w](std::string_view v) { w.size = parse_size(v, "-s"); });
@@ -44,8 +48,13 @@ ArgParser parser(Options& o) {
   });
   p.option('d', "dir", "DIR", "page_fault2/3: directory for the files (/tmp)",
            [&w](std::string_view v) { w.dir = v; });
-  p.option(0, "ctl", "PATH", "holdlat: module control file (/sys/kernel/debug/mmscale/ctl)",
+  p.option(0, "ctl", "PATH",
+           "holdlat, lockbench: module control file (/sys/kernel/debug/mmscale/ctl)",
            [&w](std::string_view v) { w.ctl_path = v; });
+  p.option(0, "rounds", "N", "lockbench: rounds of all cells, medians over them (5, 1..100)",
+           [&w](std::string_view v) { w.rounds = parse_uint(v, "--rounds"); });
+  p.option(0, "hold-ns", "NS", "lockbench: busy time inside each contended hold (200, 0..100000)",
+           [&w](std::string_view v) { w.hold_ns = parse_uint(v, "--hold-ns"); });
   p.flag(0, "json", "print one JSON object", [&o] { o.json = true; });
   p.flag('h', "help", "print this help", [&o] { o.help = true; });
   return p;
@@ -60,7 +69,8 @@ std::string usage(const char* prog) {
     u += line + std::string(make_workload(name)->description()) + "\n";
   }
   return u + "\nOptions:\n" + parser(o).help() +
-         "\nExit status: 0 ok, 1 error, 2 usage, 4 skipped (holdlat without the module).\n";
+         "\nExit status: 0 ok, 1 error, 2 usage, 4 skipped (holdlat, lockbench without the "
+         "module).\n";
 }
 
 }  // namespace
