@@ -168,6 +168,8 @@ struct Counts {
   std::uint64_t racer_segvs = 0;     // racer writes that got the SIGSEGV the change allows
   std::uint64_t racer_overlaps = 0;  // of the faults and SIGSEGVs: those that overlapped the
                                      // change's system call
+  std::uint64_t race_storms = 0;     // races whose pages were emptied under the racers just
+                                     // before the change
   Counts& operator+=(const Counts& o);
   std::uint64_t total_ops() const;
 };
