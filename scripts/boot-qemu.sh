@@ -8,7 +8,9 @@
 # VERBOSE=1, to the terminal); the guest's /results come back on a virtio
 # disk and are unpacked into OUTDIR/results/.  Environment: SMP (2), MEM
 # (2G), QEMU_CPU (max), TIMEOUT (seconds, 1800), BOOT_TIMEOUT (seconds until the guest
-# must have reached its init, 600), APPEND (extra kernel arguments).
+# must have reached its init, 600), APPEND (extra kernel arguments),
+# WEDGE_TIMEOUT (seconds without guest progress after a fatal splat, such
+# as a BUG or a soft lockup, before QEMU is stopped; 180).
 # Exits 0 when the guest finished its job, 1 when it did not come up,
 # 2 on a timeout.
 set -euo pipefail
@@ -53,6 +55,12 @@ timeout --foreground -s KILL "$timeout" "${qemu[@]}" -display none -monitor none
 qpid=$!
 shown=0
 up=0
+# A splat that leaves a lock held or a CPU spinning wedges the guest: its
+# job never finishes.  Once one is seen, stop QEMU after WEDGE_TIMEOUT
+# seconds without a new progress line instead of waiting for TIMEOUT.
+fatal_re='kernel BUG at|BUG: soft lockup|detected stalls on CPUs|Kernel panic|blocked for more than'
+splat_at=
+progress_at=$start
 while kill -0 "$qpid" 2>/dev/null; do
 	sleep 2
 	if [ "$up" = 0 ]; then
@@ -71,6 +79,18 @@ while kill -0 "$qpid" 2>/dev/null; do
 			grep 'mmscale: \|MMSCALE-' "$console" | tail -n +"$((shown + 1))" |
 				sed -e 's/^\[ *[0-9.]*\] //' -e "s/^/  [$(($(date +%s) - start))s] /" >&2
 			shown=$total
+			progress_at=$(date +%s)
+		fi
+		if [ -z "$splat_at" ] && grep -qE "$fatal_re" "$console"; then
+			splat_at=$(date +%s)
+			log "$flavor-$variant: fatal splat in the console: $(grep -m1 -oE "$fatal_re" "$console")"
+		fi
+		quiet_since=$progress_at
+		[ -n "$splat_at" ] && [ "$splat_at" -gt "$quiet_since" ] && quiet_since=$splat_at
+		if [ -n "$splat_at" ] && [ $(($(date +%s) - quiet_since)) -gt "${WEDGE_TIMEOUT:-180}" ]; then
+			log "$flavor-$variant: a splat, then no progress for ${WEDGE_TIMEOUT:-180}s: stopping QEMU"
+			pkill -KILL -P "$qpid" 2>/dev/null || true
+			kill -KILL "$qpid" 2>/dev/null || true
 		fi
 	fi
 done

@@ -1,12 +1,17 @@
 # Guest job for development (GUEST_JOB=quick scripts/check.sh): the
-# kselftests in selftests/ and a 60 s torture run, nothing else.
+# kselftests in selftests/ and a 60 s torture run, nothing else.  With
+# mmscale.torture_only=1 on the kernel command line (APPEND=...), only the
+# torture run: to show what the torture tool alone catches.
 # shellcheck source=lib.sh
 . /mmscale/jobs/lib.sh
 
 say "quick: kernel $(uname -r), $(nproc) cpus"
 zram_swap 256M
 load_test_module
+torture_only=0
+grep -q 'mmscale.torture_only=1' /proc/cmdline && torture_only=1
 for t in /mmscale/selftests/*; do
+	[ "$torture_only" = 1 ] && break
 	[ -x "$t" ] || continue
 	run_test selftests "$(basename "$t")" 300 tap "$t"
 done
