@@ -41,6 +41,13 @@ static int mmscale_sleep_killable(unsigned int ms)
 	return 0;
 }
 
+/* What a hold needs to be released: the range of a ranged one. */
+struct mmscale_held {
+#ifdef CONFIG_MMAP_LOCK_RANGE
+	struct mmap_range range;
+#endif
+};
+
 static bool mmscale_hold_ranged(u32 mode)
 {
 	return mode == MMSCALE_HOLD_RANGE_WRITE ||
@@ -48,23 +55,29 @@ static bool mmscale_hold_ranged(u32 mode)
 }
 
 #ifdef CONFIG_MMAP_LOCK_RANGE
-static int mmscale_lock(struct mm_struct *mm, const struct mmscale_hold *h)
+static int mmscale_lock(struct mm_struct *mm, const struct mmscale_hold *h,
+			struct mmscale_held *held)
 {
+	int ret;
+
 	switch (h->mode) {
 	case MMSCALE_HOLD_WRITE:
 		return mmap_write_lock_killable(mm);
 	case MMSCALE_HOLD_READ:
 		return mmap_read_lock_killable(mm);
-	case MMSCALE_HOLD_RANGE_WRITE:
-		mmap_write_range_lock(mm, h->start, h->end);
-		return 0;
-	default:
-		mmap_read_range_lock(mm, h->start, h->end);
-		return 0;
 	}
+
+	/* Checked by the caller; user addresses fit in unsigned long. */
+	ret = mmap_range_init(&held->range, h->start, h->end);
+	if (ret)
+		return ret;
+	if (h->mode == MMSCALE_HOLD_RANGE_WRITE)
+		return mmap_write_range_lock_killable(mm, &held->range);
+	return mmap_read_range_lock_killable(mm, &held->range);
 }
 
-static void mmscale_unlock(struct mm_struct *mm, const struct mmscale_hold *h)
+static void mmscale_unlock(struct mm_struct *mm, const struct mmscale_hold *h,
+			   struct mmscale_held *held)
 {
 	switch (h->mode) {
 	case MMSCALE_HOLD_WRITE:
@@ -74,22 +87,24 @@ static void mmscale_unlock(struct mm_struct *mm, const struct mmscale_hold *h)
 		mmap_read_unlock(mm);
 		break;
 	case MMSCALE_HOLD_RANGE_WRITE:
-		mmap_write_range_unlock(mm, h->start, h->end);
+		mmap_write_range_unlock(mm, &held->range);
 		break;
 	default:
-		mmap_read_range_unlock(mm, h->start, h->end);
+		mmap_read_range_unlock(mm, &held->range);
 		break;
 	}
 }
 #else
-static int mmscale_lock(struct mm_struct *mm, const struct mmscale_hold *h)
+static int mmscale_lock(struct mm_struct *mm, const struct mmscale_hold *h,
+			struct mmscale_held *held)
 {
 	if (h->mode == MMSCALE_HOLD_WRITE)
 		return mmap_write_lock_killable(mm);
 	return mmap_read_lock_killable(mm);
 }
 
-static void mmscale_unlock(struct mm_struct *mm, const struct mmscale_hold *h)
+static void mmscale_unlock(struct mm_struct *mm, const struct mmscale_hold *h,
+			   struct mmscale_held *held)
 {
 	if (h->mode == MMSCALE_HOLD_WRITE)
 		mmap_write_unlock(mm);
@@ -100,6 +115,7 @@ static void mmscale_unlock(struct mm_struct *mm, const struct mmscale_hold *h)
 
 long mmscale_ioc_hold(struct mmscale_hold __user *uarg)
 {
+	struct mmscale_held held;
 	struct mmscale_hold h;
 	struct mm_struct *mm;
 	int ret;
@@ -110,7 +126,7 @@ long mmscale_ioc_hold(struct mmscale_hold __user *uarg)
 	    h.hold_ms > MMSCALE_HOLD_MAX_MS || h.pid < 0 || h.__reserved)
 		return -EINVAL;
 	if (mmscale_hold_ranged(h.mode)) {
-		if (h.start >= h.end)
+		if (h.start >= h.end || h.end > TASK_SIZE_MAX)
 			return -EINVAL;
 		if (!IS_ENABLED(CONFIG_MMAP_LOCK_RANGE))
 			return -EOPNOTSUPP;
@@ -120,13 +136,13 @@ long mmscale_ioc_hold(struct mmscale_hold __user *uarg)
 	if (IS_ERR(mm))
 		return PTR_ERR(mm);
 
-	ret = mmscale_lock(mm, &h);
+	ret = mmscale_lock(mm, &h, &held);
 	if (ret)
 		goto out_mmput;
 	h.acquire_ns = ktime_get_ns();
 	ret = mmscale_sleep_killable(h.hold_ms);
 	h.release_ns = ktime_get_ns();
-	mmscale_unlock(mm, &h);
+	mmscale_unlock(mm, &h, &held);
 
 	if (!ret && copy_to_user(uarg, &h, sizeof(h)))
 		ret = -EFAULT;

@@ -19,9 +19,10 @@ obj=$(obj_dir "$flavor" "$variant")
 [ -f "$src/Makefile" ] || die "no source tree for '$variant' at $src"
 
 fragments=("$MMSCALE_TOP/configs/base.config" "$MMSCALE_TOP/configs/$flavor.config")
-# configs/series.config: options that the series adds.  Applied to the
-# patched tree only, and only the options that the tree defines, so that a
-# series that does not (yet) add one still configures.
+# configs/series.config (all flavors) and configs/series-FLAVOR.config:
+# options that the series adds.  Applied to the patched tree only, and only
+# the options that the tree defines, so that a series that does not (yet)
+# add one still configures.
 if [ "$variant" = patched ]; then
 	series_frag=$BUILD_DIR/series-$flavor.config
 	mkdir -p "$BUILD_DIR"
@@ -36,7 +37,8 @@ if [ "$variant" = patched ]; then
 		else
 			log "series option $sym not defined by this tree: skipped"
 		fi
-	done <"$MMSCALE_TOP/configs/series.config"
+	done < <(cat "$MMSCALE_TOP/configs/series.config" \
+		"$MMSCALE_TOP/configs/series-$flavor.config" 2>/dev/null || true)
 	fragments+=("$series_frag")
 fi
 for f in ${EXTRA_CONFIGS:-}; do
