@@ -12,6 +12,8 @@
 # 6.12, mainline's per-VMA locks).  A kernel name may carry kernel
 # command-line arguments after a '+', e.g. 'patched+sysctl.vm.x=0'.
 #
+# WORKLOADS="lockbench holdlat" runs only those workloads of bench.list.
+#
 # BENCH_BUILD=0 skips every preparation stage (packages, sources, series,
 # kernel, payload and initramfs builds) and boots what build/ holds as it
 # is: for a benchmark beside someone who is working in build/linux.
@@ -78,6 +80,7 @@ for round in $(seq 1 "$ROUNDS"); do
 			n=$((n + 1))
 			dir=$out/raw/$k-smp$smp-r$round
 			append=$(args_of "$k")
+			[ -n "${WORKLOADS:-}" ] && append="$append mmscale.workloads=${WORKLOADS// /,}"
 			if [ "$round" = 1 ] && [ "$smp" = "$max_smp" ]; then
 				append="$append mmscale.perf=1"
 			fi

@@ -10,10 +10,12 @@
 N=$(nproc)
 export N
 limit=120
+only=
 read -r cmdline </proc/cmdline
 for arg in $cmdline; do
 	case "$arg" in
 	mmscale.bench_timeout=*) limit=${arg#mmscale.bench_timeout=} ;;
+	mmscale.workloads=*) only=,${arg#mmscale.workloads=}, ;;
 	esac
 done
 mkdir -p /results/bench
@@ -25,6 +27,8 @@ echo never >/sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null
 
 while read -r name cmd; do
 	case "$name" in '#'* | '') continue ;; esac
+	# mmscale.workloads=a,b: only those.
+	case "$only" in '' | *",$name,"*) ;; *) continue ;; esac
 	say "bench/$name: $cmd"
 	# exec: the timeout's SIGKILL must reach the tool, not only a shell.
 	timeout -s KILL "$limit" sh -c "exec $cmd" \
