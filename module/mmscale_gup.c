@@ -21,7 +21,6 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/completion.h>
 #include <linux/err.h>
 #include <linux/highmem.h>
 #include <linux/kthread.h>
@@ -29,7 +28,6 @@
 #include <linux/overflow.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
-#include <linux/sched/task.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
@@ -46,7 +44,6 @@ struct mmscale_gup_run;
 
 struct mmscale_gup_worker {
 	struct mmscale_gup_run *run;
-	struct task_struct *task;
 	unsigned long start;		/* first user address of the share */
 	unsigned long nr_pages;		/* size of the share */
 	struct page *pages[MMSCALE_GUP_BATCH];
@@ -60,8 +57,7 @@ struct mmscale_gup_run {
 	bool verify;
 	unsigned int loops;
 	bool abort;			/* the caller was killed */
-	atomic_t running;		/* workers not yet finished */
-	struct completion done;		/* running dropped to zero */
+	struct mmscale_crew crew;
 	atomic64_t pages_done;
 	atomic64_t retries;
 	atomic64_t errors;
@@ -285,49 +281,7 @@ static int mmscale_gup_thread(void *data)
 		}
 	}
 out:
-	if (atomic_dec_and_test(&run->running))
-		complete(&run->done);
-	return 0;
-}
-
-/* Stop (or reap) every worker that was created; kthread_stop() waits. */
-static void mmscale_gup_stop(struct mmscale_gup_run *run)
-{
-	unsigned int i;
-
-	for (i = 0; i < run->nr_workers; i++) {
-		struct task_struct *task = run->workers[i].task;
-
-		if (!task)
-			continue;
-		kthread_stop(task);
-		put_task_struct(task);
-	}
-}
-
-/*
- * Create all workers before waking any, so that a failure leaves nothing
- * running.  The task_struct references keep kthread_stop() valid on a
- * worker that has already returned.
- */
-static int mmscale_gup_start(struct mmscale_gup_run *run)
-{
-	unsigned int i;
-
-	for (i = 0; i < run->nr_workers; i++) {
-		struct task_struct *task;
-
-		task = kthread_create(mmscale_gup_thread, &run->workers[i],
-				      "mmscale_gup/%u", i);
-		if (IS_ERR(task))
-			return PTR_ERR(task);
-		run->workers[i].task = get_task_struct(task);
-	}
-
-	atomic_set(&run->running, run->nr_workers);
-	for (i = 0; i < run->nr_workers; i++)
-		wake_up_process(run->workers[i].task);
-
+	mmscale_crew_done(&run->crew);
 	return 0;
 }
 
@@ -377,7 +331,6 @@ long mmscale_ioc_gup(struct mmscale_gup __user *uarg)
 	run->write = args.flags & MMSCALE_GUP_WRITE;
 	run->verify = args.flags & MMSCALE_GUP_VERIFY;
 	run->loops = args.loops;
-	init_completion(&run->done);
 	run->nr_workers = args.nr_threads;
 
 	nr_pages = args.size >> PAGE_SHIFT;
@@ -392,16 +345,16 @@ long mmscale_ioc_gup(struct mmscale_gup __user *uarg)
 	}
 
 	start_ns = ktime_get_ns();
-	ret = mmscale_gup_start(run);
+	ret = mmscale_crew_create(&run->crew, run->nr_workers,
+				  mmscale_gup_thread, run->workers,
+				  sizeof(run->workers[0]), "mmscale_gup");
 	if (!ret) {
-		ret = wait_for_completion_killable(&run->done);
-		if (ret) {
-			/* Killed: make the workers give up early. */
+		mmscale_crew_wake(&run->crew);
+		ret = mmscale_crew_wait(&run->crew);
+		if (ret)	/* killed: make the workers give up early */
 			WRITE_ONCE(run->abort, true);
-			ret = -EINTR;
-		}
 	}
-	mmscale_gup_stop(run);
+	mmscale_crew_stop(&run->crew);
 	args.elapsed_ns = ktime_get_ns() - start_ns;
 
 	args.pages_done = atomic64_read(&run->pages_done);

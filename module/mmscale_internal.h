@@ -5,6 +5,8 @@
 #ifndef MMSCALE_INTERNAL_H
 #define MMSCALE_INTERNAL_H
 
+#include <linux/atomic.h>
+#include <linux/completion.h>
 #include <linux/compiler.h>
 #include <linux/mm_types.h>
 
@@ -12,6 +14,22 @@
 #include "mmscale_test.h"
 
 struct mm_struct *mmscale_get_mm(pid_t nr);
+
+/* Kernel threads that run one operation together (mmscale_crew.c). */
+struct mmscale_crew {
+	struct task_struct **tasks;
+	unsigned int nr;
+	atomic_t running;		/* threads not yet done */
+	struct completion done;		/* running dropped to zero */
+};
+
+int mmscale_crew_create(struct mmscale_crew *crew, unsigned int nr,
+			int (*fn)(void *), void *args, size_t size,
+			const char *name);
+void mmscale_crew_wake(struct mmscale_crew *crew);
+void mmscale_crew_done(struct mmscale_crew *crew);
+int mmscale_crew_wait(struct mmscale_crew *crew);
+void mmscale_crew_stop(struct mmscale_crew *crew);
 
 long mmscale_ioc_gup(struct mmscale_gup __user *uarg);
 long mmscale_ioc_hold(struct mmscale_hold __user *uarg);

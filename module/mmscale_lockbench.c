@@ -18,7 +18,6 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/err.h>
 #include <linux/kthread.h>
@@ -26,7 +25,6 @@
 #include <linux/overflow.h>
 #include <linux/rwsem.h>
 #include <linux/sched.h>
-#include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
@@ -45,7 +43,6 @@ struct mmscale_lb_run;
 
 struct mmscale_lb_worker {
 	struct mmscale_lb_run *run;
-	struct task_struct *task;
 	unsigned int index;
 	u64 ops;			/* the worker's own until stopped */
 };
@@ -59,8 +56,7 @@ struct mmscale_lb_run {
 	unsigned long shared;		/* written inside every hold */
 	u64 end_ns;
 	bool abort;			/* the caller was killed */
-	atomic_t running;
-	struct completion done;
+	struct mmscale_crew crew;
 	unsigned int nr_workers;
 	struct mmscale_lb_worker workers[];
 };
@@ -148,45 +144,22 @@ static int mmscale_lb_thread(void *data)
 		cond_resched();
 	} while (!mmscale_lb_should_stop(run));
 
-	if (atomic_dec_and_test(&run->running))
-		complete(&run->done);
+	mmscale_crew_done(&run->crew);
 	return 0;
 }
 
-static void mmscale_lb_stop(struct mmscale_lb_run *run)
-{
-	unsigned int i;
-
-	for (i = 0; i < run->nr_workers; i++) {
-		struct task_struct *task = run->workers[i].task;
-
-		if (!task)
-			continue;
-		kthread_stop(task);
-		put_task_struct(task);
-	}
-}
-
-/* Create all workers before waking any, as in mmscale_range.c. */
 static int mmscale_lb_start(struct mmscale_lb_run *run)
 {
-	unsigned int i;
+	int ret;
 
-	for (i = 0; i < run->nr_workers; i++) {
-		struct task_struct *task;
-
-		task = kthread_create(mmscale_lb_thread, &run->workers[i],
-				      "mmscale_lb/%u", i);
-		if (IS_ERR(task))
-			return PTR_ERR(task);
-		run->workers[i].task = get_task_struct(task);
-	}
-
-	atomic_set(&run->running, run->nr_workers);
+	ret = mmscale_crew_create(&run->crew, run->nr_workers,
+				  mmscale_lb_thread, run->workers,
+				  sizeof(run->workers[0]), "mmscale_lb");
+	if (ret)
+		return ret;
 	run->end_ns = ktime_get_ns() +
 		      (u64)run->args->duration_ms * NSEC_PER_MSEC;
-	for (i = 0; i < run->nr_workers; i++)
-		wake_up_process(run->workers[i].task);
+	mmscale_crew_wake(&run->crew);
 	return 0;
 }
 
@@ -211,7 +184,6 @@ static int mmscale_lb_run(struct mmscale_lock_bench *b)
 #ifdef CONFIG_RANGE_LOCK
 	range_lock_tree_init(&run->tree);
 #endif
-	init_completion(&run->done);
 	run->nr_workers = b->nr_threads;
 	for (i = 0; i < run->nr_workers; i++) {
 		run->workers[i].run = run;
@@ -220,11 +192,12 @@ static int mmscale_lb_run(struct mmscale_lock_bench *b)
 
 	start_ns = ktime_get_ns();
 	ret = mmscale_lb_start(run);
-	if (!ret && wait_for_completion_killable(&run->done)) {
-		WRITE_ONCE(run->abort, true);
-		ret = -EINTR;
+	if (!ret) {
+		ret = mmscale_crew_wait(&run->crew);
+		if (ret)	/* killed: make the workers give up early */
+			WRITE_ONCE(run->abort, true);
 	}
-	mmscale_lb_stop(run);
+	mmscale_crew_stop(&run->crew);
 	b->ns = ktime_get_ns() - start_ns;
 
 	for (i = 0; i < run->nr_workers; i++)

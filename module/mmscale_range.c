@@ -32,7 +32,6 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/err.h>
 #include <linux/kthread.h>
@@ -42,7 +41,6 @@
 #include <linux/overflow.h>
 #include <linux/prandom.h>
 #include <linux/sched.h>
-#include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/timekeeping.h>
@@ -81,7 +79,6 @@ struct mmscale_rs_run;
 
 struct mmscale_rs_worker {
 	struct mmscale_rs_run *run;
-	struct task_struct *task;
 	struct rnd_state rnd;
 	/* The checker's slot, under run->check_lock; end == 0: none held. */
 	unsigned long held_start;
@@ -103,8 +100,7 @@ struct mmscale_rs_run {
 	unsigned int write_pct;
 	u64 end_ns;			/* ktime_get_ns() to stop at */
 	bool abort;			/* the caller was killed */
-	atomic_t running;		/* workers not yet finished */
-	struct completion done;		/* running dropped to zero */
+	struct mmscale_crew crew;
 	unsigned int nr_workers;
 	struct mmscale_rs_worker workers[];
 };
@@ -280,49 +276,21 @@ static int mmscale_rs_thread(void *data)
 		cond_resched();
 	}
 
-	if (atomic_dec_and_test(&run->running))
-		complete(&run->done);
+	mmscale_crew_done(&run->crew);
 	return 0;
 }
 
-/* Stop (or reap) every worker that was created; kthread_stop() waits. */
-static void mmscale_rs_stop(struct mmscale_rs_run *run)
-{
-	unsigned int i;
-
-	for (i = 0; i < run->nr_workers; i++) {
-		struct task_struct *task = run->workers[i].task;
-
-		if (!task)
-			continue;
-		kthread_stop(task);
-		put_task_struct(task);
-	}
-}
-
-/*
- * Create all workers before waking any, so that a failure leaves nothing
- * running, as in mmscale_gup.c.
- */
 static int mmscale_rs_start(struct mmscale_rs_run *run, unsigned int ms)
 {
-	unsigned int i;
+	int ret;
 
-	for (i = 0; i < run->nr_workers; i++) {
-		struct task_struct *task;
-
-		task = kthread_create(mmscale_rs_thread, &run->workers[i],
-				      "mmscale_rs/%u", i);
-		if (IS_ERR(task))
-			return PTR_ERR(task);
-		run->workers[i].task = get_task_struct(task);
-	}
-
-	atomic_set(&run->running, run->nr_workers);
+	ret = mmscale_crew_create(&run->crew, run->nr_workers,
+				  mmscale_rs_thread, run->workers,
+				  sizeof(run->workers[0]), "mmscale_rs");
+	if (ret)
+		return ret;
 	run->end_ns = ktime_get_ns() + (u64)ms * NSEC_PER_MSEC;
-	for (i = 0; i < run->nr_workers; i++)
-		wake_up_process(run->workers[i].task);
-
+	mmscale_crew_wake(&run->crew);
 	return 0;
 }
 
@@ -347,7 +315,6 @@ static int mmscale_rs_run(struct mmscale_range_stress *s)
 	/* Only matters where unsigned long is narrower than the ABI. */
 	run->space = min_t(u64, s->space, ULONG_MAX);
 	run->write_pct = s->write_pct;
-	init_completion(&run->done);
 	run->nr_workers = s->nr_threads;
 	for (i = 0; i < run->nr_workers; i++) {
 		run->workers[i].run = run;
@@ -356,12 +323,12 @@ static int mmscale_rs_run(struct mmscale_range_stress *s)
 
 	start_ns = ktime_get_ns();
 	ret = mmscale_rs_start(run, s->duration_ms);
-	if (!ret && wait_for_completion_killable(&run->done)) {
-		/* Killed: make the workers give up early. */
-		WRITE_ONCE(run->abort, true);
-		ret = -EINTR;
+	if (!ret) {
+		ret = mmscale_crew_wait(&run->crew);
+		if (ret)	/* killed: make the workers give up early */
+			WRITE_ONCE(run->abort, true);
 	}
-	mmscale_rs_stop(run);
+	mmscale_crew_stop(&run->crew);
 	ns = ktime_get_ns() - start_ns;
 
 	for (i = 0; i < run->nr_workers; i++) {
