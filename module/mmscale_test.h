@@ -91,8 +91,8 @@ static inline __u64 mmscale_pattern(__u64 seed, __u64 addr)
 enum mmscale_hold_mode {
 	MMSCALE_HOLD_WRITE = 0,		/* mmap_write_lock() */
 	MMSCALE_HOLD_READ = 1,		/* mmap_read_lock() */
-	MMSCALE_HOLD_RANGE_WRITE = 2,	/* mmap_write_range_lock(start, end) */
-	MMSCALE_HOLD_RANGE_READ = 3,	/* mmap_read_range_lock(start, end) */
+	MMSCALE_HOLD_RANGE_WRITE = 2,	/* mmap_write_range_lock() of [start, end) */
+	MMSCALE_HOLD_RANGE_READ = 3,	/* mmap_read_range_lock() of [start, end) */
 	MMSCALE_HOLD_MODE_MAX,
 };
 
