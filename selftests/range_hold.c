@@ -14,7 +14,11 @@
  *     waits for an overlapping reader;
  *   - the full-range lock (a plain hold, and a real mmap() of this
  *     process) waits for any sub-range hold, and a sub-range waits for a
- *     full-range hold.
+ *     full-range hold;
+ *   - the users of sub-ranges: a page fault (locked path: a shared memfd
+ *     page, which speculative faults leave alone) and MADV_DONTNEED
+ *     proceed during a write hold of a range in another PMD, and wait for
+ *     one that overlaps the PMD of their address.
  *
  * Each case also checks that the second request really started inside
  * the first hold, so that a late start cannot pass for "proceeded" nor an
@@ -45,6 +49,8 @@
 #define R2_END		(BASE + (5ULL << 20))
 #define R3_START	(BASE + (1ULL << 19))	/* overlaps R1 */
 #define R3_END		(BASE + (2ULL << 20))
+/* A shared memfd mapping over all of them, for faults and madvise. */
+#define MAP_LEN		(6ULL << 20)
 
 struct hold_call {
 	int fd;
@@ -75,7 +81,7 @@ static void set_hold(struct hold_call *c, int fd, uint32_t mode,
 	c->h.end = end;
 }
 
-enum second_kind { SECOND_HOLD, SECOND_MMAP };
+enum second_kind { SECOND_HOLD, SECOND_MMAP, SECOND_FAULT, SECOND_DONTNEED };
 
 enum pair_result { PAIR_OK, PAIR_FAILED, PAIR_MISSED };
 
@@ -96,12 +102,29 @@ static enum pair_result run_pair(struct __test_metadata *_metadata, int fd,
 	void *p;
 
 	first->fd = fd;
+	/* The page must be missing for the fault, and present to zap. */
+	if (kind == SECOND_FAULT &&
+	    madvise((void *)second->h.start, 4096, MADV_DONTNEED))
+		return PAIR_FAILED;
+	if (kind == SECOND_DONTNEED)
+		*(volatile char *)second->h.start = 1;
 	if (pthread_create(&t1, NULL, hold_thread, first))
 		return PAIR_FAILED;
 	usleep(START_DELAY_US);
 	if (kind == SECOND_HOLD) {
 		hold_thread(second);
 		*second_done_ns = second->h.acquire_ns;
+	} else if (kind == SECOND_FAULT) {
+		second->called_ns = now_ns();
+		*(volatile char *)second->h.start = 2;
+		*second_done_ns = now_ns();
+	} else if (kind == SECOND_DONTNEED) {
+		second->called_ns = now_ns();
+		second->ret = madvise((void *)second->h.start,
+				      second->h.end - second->h.start,
+				      MADV_DONTNEED);
+		second->err = errno;
+		*second_done_ns = now_ns();
 	} else {
 		second->called_ns = now_ns();
 		p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
@@ -239,6 +262,39 @@ FIXTURE_VARIANT_ADD(range, mmap_waits_for_range_writer) {
 	.must_wait = true,
 };
 
+FIXTURE_VARIANT_ADD(range, fault_in_other_pmd_proceeds) {
+	.first_mode = MMSCALE_HOLD_RANGE_WRITE,
+	.first_start = R1_START, .first_end = R1_END,
+	.kind = SECOND_FAULT,
+	.second_start = R2_START, .second_end = R2_START + 4096,
+	.must_wait = false,
+};
+
+FIXTURE_VARIANT_ADD(range, fault_waits_for_writer_in_its_pmd) {
+	.first_mode = MMSCALE_HOLD_RANGE_WRITE,
+	.first_start = R1_START, .first_end = R1_END,
+	.kind = SECOND_FAULT,
+	/* Outside R1, but in the same PMD: the fault locks the PMD. */
+	.second_start = R1_END, .second_end = R1_END + 4096,
+	.must_wait = true,
+};
+
+FIXTURE_VARIANT_ADD(range, dontneed_in_other_pmd_proceeds) {
+	.first_mode = MMSCALE_HOLD_RANGE_WRITE,
+	.first_start = R1_START, .first_end = R1_END,
+	.kind = SECOND_DONTNEED,
+	.second_start = R2_START, .second_end = R2_START + (64 << 10),
+	.must_wait = false,
+};
+
+FIXTURE_VARIANT_ADD(range, dontneed_waits_for_overlapping_writer) {
+	.first_mode = MMSCALE_HOLD_RANGE_WRITE,
+	.first_start = R1_START, .first_end = R1_END,
+	.kind = SECOND_DONTNEED,
+	.second_start = R3_START, .second_end = R3_START + (64 << 10),
+	.must_wait = true,
+};
+
 TEST_F(range, pair)
 {
 	enum pair_result res = PAIR_MISSED;
@@ -254,6 +310,17 @@ TEST_F(range, pair)
 		 R1_END);
 	hold_thread(&probe);
 	ASSERT_EQ(0, probe.ret) TH_LOG("ranged hold: %s", strerror(probe.err));
+	if (variant->kind == SECOND_FAULT || variant->kind == SECOND_DONTNEED) {
+		int mfd = memfd_create("range_hold", 0);
+		void *p;
+
+		ASSERT_LE(0, mfd);
+		ASSERT_EQ(0, ftruncate(mfd, MAP_LEN));
+		p = mmap((void *)BASE, MAP_LEN, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_FIXED_NOREPLACE, mfd, 0);
+		close(mfd);
+		ASSERT_EQ((void *)BASE, p) TH_LOG("mmap: %s", strerror(errno));
+	}
 
 	for (attempt = 0; attempt < ATTEMPTS && res == PAIR_MISSED; attempt++) {
 		set_hold(&first, self->fd, variant->first_mode, FIRST_MS,
@@ -269,6 +336,8 @@ TEST_F(range, pair)
 	       (unsigned long long)(first.h.acquire_ns / 1000000),
 	       (unsigned long long)(first.h.release_ns / 1000000),
 	       (unsigned long long)(done_ns / 1000000));
+	if (variant->kind == SECOND_FAULT || variant->kind == SECOND_DONTNEED)
+		munmap((void *)BASE, MAP_LEN);
 	if (variant->must_wait) {
 		ASSERT_GE(done_ns, first.h.release_ns);
 	} else {
