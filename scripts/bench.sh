@@ -8,8 +8,9 @@
 # largest SMP) also records 'perf record -g' of ebizzy.  harness/abstat
 # writes the report: results/bench-<time>/report.md, results.json, plot.
 #
-# Kernels: vanilla (6.1.y baseline), patched (the series), v6.12 (Debian's
-# 6.12, mainline's per-VMA locks).  A kernel name may carry kernel
+# Kernels: vanilla (6.1.y baseline), patched (the series), patched-range
+# (the series with CONFIG_MMAP_LOCK_RANGE=y: mmap_lock on the range lock,
+# its sub-range users on), v6.12 (Debian's 6.12, mainline's per-VMA locks).  A kernel name may carry kernel
 # command-line arguments after a '+', e.g. 'patched+sysctl.vm.x=0'.
 #
 # WORKLOADS="lockbench holdlat" runs only those workloads of bench.list.
@@ -44,7 +45,7 @@ fi
 if [ "$(git -C "$KTREE" rev-list --count mmscale-base..series)" = 0 ]; then
 	kept=""
 	for k in $KERNELS; do
-		[ "$(variant_of "$k")" = patched ] && continue
+		case "$(variant_of "$k")" in patched | patched-range) continue ;; esac
 		kept="$kept $k"
 	done
 	[ "$kept" != " $KERNELS" ] && log "the series is empty: 'patched' is vanilla, left out"

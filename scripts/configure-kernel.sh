@@ -23,8 +23,8 @@ fragments=("$MMSCALE_TOP/configs/base.config" "$MMSCALE_TOP/configs/$flavor.conf
 # options that the series adds.  Applied to the patched tree only, and only
 # the options that the tree defines, so that a series that does not (yet)
 # add one still configures.
-if [ "$variant" = patched ]; then
-	series_frag=$BUILD_DIR/series-$flavor.config
+if [ "$variant" = patched ] || [ "$variant" = patched-range ]; then
+	series_frag=$BUILD_DIR/series-$flavor-$variant.config
 	mkdir -p "$BUILD_DIR"
 	: >"$series_frag"
 	while IFS= read -r line; do
@@ -38,7 +38,8 @@ if [ "$variant" = patched ]; then
 			log "series option $sym not defined by this tree: skipped"
 		fi
 	done < <(cat "$MMSCALE_TOP/configs/series.config" \
-		"$MMSCALE_TOP/configs/series-$flavor.config" 2>/dev/null || true)
+		"$MMSCALE_TOP/configs/series-$flavor.config" 2>/dev/null || true
+		[ "$variant" = patched ] || cat "$MMSCALE_TOP/configs/series-range.config")
 	fragments+=("$series_frag")
 fi
 for f in ${EXTRA_CONFIGS:-}; do

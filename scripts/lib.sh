@@ -43,10 +43,10 @@ obj_dir() {
 # src_dir VARIANT: the source tree of a variant.
 src_dir() {
 	case "$1" in
-	patched) printf '%s\n' "$KTREE" ;;
+	patched | patched-range) printf '%s\n' "$KTREE" ;;
 	vanilla) printf '%s\n' "$BUILD_DIR/linux-vanilla" ;;
 	v6.12) printf '%s\n' "$BUILD_DIR/linux-6.12" ;;
-	*) die "unknown kernel variant '$1' (patched, vanilla, v6.12)" ;;
+	*) die "unknown kernel variant '$1' (patched, patched-range, vanilla, v6.12)" ;;
 	esac
 }
 

@@ -222,11 +222,43 @@ class Writer : public Workload {
   }
 };
 
+// Each thread owns a private anonymous region (THP off): write one byte per
+// page, MADV_DONTNEED the region, again.  The madvise() calls of different
+// threads cover disjoint ranges, the case sub-range locking of mmap_lock is
+// for (CONFIG_MMAP_LOCK_RANGE); the refaults are speculative where the
+// kernel has speculative faults.
+class DontNeed : public Workload {
+ public:
+  std::string_view name() const override { return "dontneed"; }
+  std::string_view description() const override {
+    return "per thread: touch each page of a region (-s, 4M), MADV_DONTNEED it, again";
+  }
+  WorkloadResult run(const WorkloadParams& p) override {
+    const std::size_t size = region_size(p, 4 * kMiB);
+    const ThreadBody body = [size](const std::atomic<bool>& stop) {
+      std::uint64_t pages = 0;
+      Mapping m = Mapping::anonymous(size);
+      m.advise(MADV_NOHUGEPAGE);
+      while (!stop.load(std::memory_order_relaxed)) {
+        for (std::size_t off = 0; off < size; off += kPageSize) {
+          if (stop.load(std::memory_order_relaxed)) break;
+          touch_byte(m.data() + off);
+          ++pages;
+        }
+        m.advise(MADV_DONTNEED);
+      }
+      return pages;
+    };
+    const std::vector<ThreadBody> bodies(p.threads, body);
+    return rate_result(run_timed(bodies, duration_of(p)), "pages_per_s", "pages/s");
+  }
+};
+
 }  // namespace
 
 std::vector<std::string_view> workload_names() {
-  return {"pft",       "page_fault1", "page_fault2", "page_fault3",
-          "mmap_loop", "writer",      "holdlat",     "lockbench"};
+  return {"pft",    "page_fault1", "page_fault2", "page_fault3", "mmap_loop",
+          "writer", "dontneed",    "holdlat",     "lockbench"};
 }
 
 std::unique_ptr<Workload> make_workload(std::string_view name) {
@@ -236,6 +268,7 @@ std::unique_ptr<Workload> make_workload(std::string_view name) {
   if (name == "page_fault3") return std::make_unique<PageFault>(3);
   if (name == "mmap_loop") return std::make_unique<MmapLoop>();
   if (name == "writer") return std::make_unique<Writer>();
+  if (name == "dontneed") return std::make_unique<DontNeed>();
   if (name == "holdlat") return make_holdlat();
   if (name == "lockbench") return make_lockbench();
   return nullptr;

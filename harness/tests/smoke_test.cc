@@ -33,7 +33,7 @@ TEST_P(WorkloadSmoke, PositiveRate) {
 
 INSTANTIATE_TEST_SUITE_P(All, WorkloadSmoke,
                          testing::Values("pft", "page_fault1", "page_fault2", "page_fault3",
-                                         "mmap_loop", "writer"));
+                                         "mmap_loop", "writer", "dontneed"));
 
 TEST(WriterSmoke, ReportsBothPhases) {
   WorkloadParams p = quick();
