@@ -42,7 +42,9 @@ if [ "${BENCH_BUILD:-1}" = 1 ]; then
 fi
 
 # With an empty series, 'patched' is the vanilla kernel: measure it once.
-if [ "$(git -C "$KTREE" rev-list --count mmscale-base..series)" = 0 ]; then
+# (No work tree, as on the lent machine of scale-device.sh: nothing to check.)
+if [ -d "$KTREE/.git" ] &&
+	[ "$(git -C "$KTREE" rev-list --count mmscale-base..series)" = 0 ]; then
 	kept=""
 	for k in $KERNELS; do
 		case "$(variant_of "$k")" in patched | patched-range) continue ;; esac
@@ -104,6 +106,9 @@ done
 abstat=$BUILD_DIR/harness-static/abstat
 "$abstat" --baseline "$BASELINE" --plot "ebizzy-mTt-N:records_per_s" \
 	--out "$out" "$jsonl"
-python3 "$S/perf-share.py" "$out"/perf-symbols-*.txt >>"$out/report.md" || true
+# (No profiles where the initramfs has no perf, as in scale-bundle.sh's.)
+if compgen -G "$out/perf-symbols-*.txt" >/dev/null; then
+	python3 "$S/perf-share.py" "$out"/perf-symbols-*.txt >>"$out/report.md" || true
+fi
 log "report: $out/report.md"
 cat "$out/report.md"

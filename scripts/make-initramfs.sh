@@ -2,7 +2,10 @@
 # Stage: make the guest initramfs for one kernel (FLAVOR VARIANT): Debian's
 # busybox-static, the kernel's modules, the payload of build-tests.sh, the
 # guest jobs, and (WITH_PERF=1) perf with the shared libraries it needs.
-# Output: build/initramfs/FLAVOR-VARIANT.cpio.gz
+# Output: build/initramfs/FLAVOR-VARIANT.cpio.gz, or INITRAMFS_OUT; PAYLOAD
+# names another payload directory.
+# WITH_MODULES=0 leaves the kernel's modules out (the test module, part of
+# the payload, stays): the small image scale-bundle.sh ships.
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -11,9 +14,9 @@ flavor=${1:?usage: make-initramfs.sh FLAVOR VARIANT}
 variant=${2:?usage: make-initramfs.sh FLAVOR VARIANT}
 check_flavor "$flavor"
 obj=$(obj_dir "$flavor" "$variant")
-payload=$BUILD_DIR/payload/$flavor-$variant
-out=$BUILD_DIR/initramfs/$flavor-$variant.cpio.gz
-root=$BUILD_DIR/initramfs/$flavor-$variant.root
+payload=${PAYLOAD:-$BUILD_DIR/payload/$flavor-$variant}
+out=${INITRAMFS_OUT:-$BUILD_DIR/initramfs/$flavor-$variant.cpio.gz}
+root=${out%.cpio.gz}.root
 
 [ -x /bin/busybox ] || die "/bin/busybox missing: apt-get install busybox-static"
 file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' ||
@@ -47,7 +50,7 @@ printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' 
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 
 # Kernel modules (locktorture, ...) for modprobe.
-if [ -d "$obj/mod-install/lib/modules" ]; then
+if [ "${WITH_MODULES:-1}" = 1 ] && [ -d "$obj/mod-install/lib/modules" ]; then
 	cp -a "$obj/mod-install/lib/modules" "$root/lib/"
 fi
 
