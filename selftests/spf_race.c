@@ -13,7 +13,13 @@
  *  - mremap: the old range, mapped again, reads as zeroes; the moved data
  *    holds only what was written;
  *  - pageout and fork: each faulter's pages hold the last value it wrote,
- *    across swap-out/in and copy-on-write against a forked child.
+ *    across swap-out/in and copy-on-write against a forked child;
+ *  - merge: the region is split in two VMAs by unmapping a hole in its
+ *    middle, then the hole is mapped again and made writable, which
+ *    merges the three into one and frees the upper VMA while faults in
+ *    it are in flight
+ *    (vma_merge() clears the anon_vma of the VMA it removes, without
+ *    taking any PTE lock); the region holds only zeroes and marks.
  *
  * These races are what the speculative page fault path must get right (it
  * installs PTEs without mmap_lock); on a kernel without it they check the
@@ -44,9 +50,14 @@
 #define REGION_PAGES	64
 #define ROUNDS		300
 #define MARK		0x5a
+/* OP_MERGE: the hole's first page and length, splits per round, rounds. */
+#define HOLE_PAGE	(REGION_PAGES / 4)
+#define HOLE_PAGES	2
+#define MERGES		4
+#define MERGE_ROUNDS	100
 
 enum race_op { OP_MUNMAP, OP_PROT_READ, OP_PROT_NONE, OP_MREMAP, OP_PAGEOUT,
-	       OP_FORK };
+	       OP_FORK, OP_MERGE };
 
 struct race {
 	char *region;		/* where the faulters access */
@@ -218,6 +229,65 @@ static bool sysctl_on(const char *path)
 	return val == 1;
 }
 
+/*
+ * Split the region at a hole and merge it again, MERGES times, each time
+ * with the upper part emptied so that the faulters fault in the VMA that
+ * the merge removes.  The upper part is the larger, so most faults land
+ * there.
+ */
+static bool split_and_merge(struct race *r, const char **why)
+{
+	char *hole = r->region + HOLE_PAGE * PAGE_SZ;
+	char *upper = hole + HOLE_PAGES * PAGE_SZ;
+	size_t upper_len = r->region + r->len - upper;
+	int i;
+
+	for (i = 0; i < MERGES; i++) {
+		if (munmap(hole, HOLE_PAGES * PAGE_SZ)) {
+			*why = "cannot unmap the hole";
+			return false;
+		}
+		madvise(upper, upper_len, MADV_DONTNEED);
+		sched_yield();
+		/*
+		 * The hole comes back PROT_NONE, so that no fault gives it an
+		 * anon_vma of its own, and takes its neighbours' flags; then
+		 * mprotect() merges the three VMAs into one.
+		 */
+		if (mmap(hole, HOLE_PAGES * PAGE_SZ, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+			 -1, 0) != hole) {
+			*why = "cannot map the hole again";
+			return false;
+		}
+		madvise(hole, HOLE_PAGES * PAGE_SZ, MADV_NOHUGEPAGE);
+		if (mprotect(hole, HOLE_PAGES * PAGE_SZ,
+			     PROT_READ | PROT_WRITE)) {
+			*why = "mprotect of the hole failed";
+			return false;
+		}
+	}
+	return true;
+}
+
+/* [p, p + len) is one VMA, as /proc/self/maps shows it. */
+static bool one_vma(const char *p, size_t len)
+{
+	unsigned long start, end;
+	bool found = false;
+	char line[256];
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx", &start, &end) == 2 &&
+		    start == (unsigned long)p)
+			found = end == (unsigned long)p + len;
+	fclose(f);
+	return found;
+}
+
 /* One round of @op; false with a message in @why if a check failed. */
 static bool race_round(struct race *r, enum race_op op, char *spare,
 		       const char **why)
@@ -297,6 +367,19 @@ static bool race_round(struct race *r, enum race_op op, char *spare,
 		madvise(old, len, MADV_PAGEOUT);
 		faulters_pause(r);
 		break;
+	case OP_MERGE:
+		if (!split_and_merge(r, why))
+			return false;
+		faulters_pause(r);
+		if (!one_vma(old, len)) {
+			*why = "the region did not merge back into one VMA";
+			return false;
+		}
+		if (!only_zero(old, len, true)) {
+			*why = "data nobody wrote after split and merge";
+			return false;
+		}
+		break;
 	case OP_FORK:
 		pid = fork();
 		if (pid < 0) {
@@ -347,6 +430,7 @@ FIXTURE_VARIANT_ADD(race, mprotect_none) { .op = OP_PROT_NONE };
 FIXTURE_VARIANT_ADD(race, mremap) { .op = OP_MREMAP };
 FIXTURE_VARIANT_ADD(race, pageout) { .op = OP_PAGEOUT, .owned = true };
 FIXTURE_VARIANT_ADD(race, fork_cow) { .op = OP_FORK, .owned = true };
+FIXTURE_VARIANT_ADD(race, merge) { .op = OP_MERGE };
 
 FIXTURE_SETUP(race)
 {
@@ -392,13 +476,16 @@ TEST_F_TIMEOUT(race, vma_change, 120)
 {
 	long spf_before = vmstat("spf_success");
 	long swpin_before = vmstat("pswpin");
+	int rounds = variant->op == OP_MERGE ? MERGE_ROUNDS : ROUNDS;
 	const char *why = NULL;
 	int round;
 
-	for (round = 0; round < ROUNDS; round++)
+	/* Braces: the assertion must end the loop, not follow it. */
+	for (round = 0; round < rounds; round++) {
 		ASSERT_TRUE(race_round(&self->r, variant->op, self->spare,
 				       &why))
 			TH_LOG("round %d: %s", round, why);
+	}
 
 	if (spf_before >= 0) {
 		long spf = vmstat("spf_success") - spf_before;
