@@ -477,6 +477,7 @@ TEST_F_TIMEOUT(race, vma_change, 120)
 	long spf_before = vmstat("spf_success");
 	long swpin_before = vmstat("pswpin");
 	int rounds = variant->op == OP_MERGE ? MERGE_ROUNDS : ROUNDS;
+	uint64_t start = now_ns();
 	const char *why = NULL;
 	int round;
 
@@ -487,6 +488,8 @@ TEST_F_TIMEOUT(race, vma_change, 120)
 			TH_LOG("round %d: %s", round, why);
 	}
 
+	TH_LOG("%d rounds in %llu ms", rounds,
+	       (unsigned long long)((now_ns() - start) / 1000000));
 	if (spf_before >= 0) {
 		long spf = vmstat("spf_success") - spf_before;
 
