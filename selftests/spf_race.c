@@ -17,9 +17,9 @@
  *  - merge: the region is split in two VMAs by unmapping a hole in its
  *    middle, then the hole is mapped again and made writable, which
  *    merges the three into one and frees the upper VMA while faults in
- *    it are in flight
- *    (vma_merge() clears the anon_vma of the VMA it removes, without
- *    taking any PTE lock); the region holds only zeroes and marks.
+ *    it are in flight (vma_merge() clears the anon_vma of the VMA it
+ *    removes, without taking any PTE lock); the region is one VMA again
+ *    and holds only zeroes and marks.
  *
  * These races are what the speculative page fault path must get right (it
  * installs PTEs without mmap_lock); on a kernel without it they check the
