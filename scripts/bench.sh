@@ -5,7 +5,8 @@
 # turn with identical QEMU settings, ROUNDS times for each vCPU count in
 # SMPS (the order of the kernels rotates each round), running the
 # workloads of scripts/guest/bench.list.  One boot per kernel (round 1,
-# largest SMP) also records 'perf record -g' of ebizzy.  harness/abstat
+# largest SMP) also records 'perf record -g' of ebizzy, or of the
+# workload of bench.list named in PERF_WORKLOAD.  harness/abstat
 # writes the report: results/bench-<time>/report.md, results.json, plot.
 #
 # Kernels: vanilla (6.1.y baseline), patched (the series), patched-range
@@ -14,6 +15,14 @@
 # command-line arguments after a '+', e.g. 'patched+sysctl.vm.x=0'.
 #
 # WORKLOADS="lockbench holdlat" runs only those workloads of bench.list.
+#
+# ICOUNT=2 (passed on to boot-qemu.sh) runs QEMU with -icount: the guest's
+# clock counts executed instructions, so a rate measured in the guest is
+# instructions per operation, repeatable to 0.01% (ebizzy, which is
+# randomised, to 1%) whatever the host's load.  It measures code-path
+# cost, not cycles (no cache misses, no atomic or IPI cost), and needs
+# SMPS=1 to mean anything: with more vCPUs QEMU runs them in turn on one
+# host thread.
 #
 # BENCH_BUILD=0 skips every preparation stage (packages, sources, series,
 # kernel, payload and initramfs builds) and boots what build/ holds as it
@@ -86,6 +95,8 @@ for round in $(seq 1 "$ROUNDS"); do
 			[ -n "${WORKLOADS:-}" ] && append="$append mmscale.workloads=${WORKLOADS// /,}"
 			if [ "$round" = 1 ] && [ "$smp" = "$max_smp" ]; then
 				append="$append mmscale.perf=1"
+				[ -n "${PERF_WORKLOAD:-}" ] &&
+					append="$append mmscale.perf_workload=$PERF_WORKLOAD"
 			fi
 			log "[$n/$total] $k smp=$smp round $round"
 			rc=0
@@ -108,7 +119,8 @@ abstat=$BUILD_DIR/harness-static/abstat
 	--out "$out" "$jsonl"
 # (No profiles where the initramfs has no perf, as in scale-bundle.sh's.)
 if compgen -G "$out/perf-symbols-*.txt" >/dev/null; then
-	python3 "$S/perf-share.py" "$out"/perf-symbols-*.txt >>"$out/report.md" || true
+	python3 "$S/perf-share.py" --workload "${PERF_WORKLOAD:-ebizzy-mTt-N}" \
+		"$out"/perf-symbols-*.txt >>"$out/report.md" || true
 fi
 log "report: $out/report.md"
 cat "$out/report.md"

@@ -10,7 +10,11 @@
 # (2G), QEMU_CPU (max), TIMEOUT (seconds, 1800), BOOT_TIMEOUT (seconds until the guest
 # must have reached its init, 600), APPEND (extra kernel arguments),
 # WEDGE_TIMEOUT (seconds without guest progress after a fatal splat, such
-# as a BUG or a soft lockup, before QEMU is stopped; 180).
+# as a BUG or a soft lockup, before QEMU is stopped; 180), KERNEL_IMAGE and
+# INITRD (another bzImage or initramfs than FLAVOR-VARIANT's), ICOUNT=N
+# (QEMU -icount shift=N,sleep=off: the guest's clock counts executed
+# instructions, 2^N ns each, so that a rate measured in the guest counts
+# instructions per operation, whatever the load of the host).
 # Exits 0 when the guest finished its job, 1 when it did not come up,
 # 2 on a timeout.
 set -euo pipefail
@@ -23,8 +27,8 @@ job=${3:?usage}
 outdir=${4:?usage}
 check_flavor "$flavor"
 obj=$(obj_dir "$flavor" "$variant")
-kernel=$obj/arch/x86/boot/bzImage
-initrd=$BUILD_DIR/initramfs/$flavor-$variant.cpio.gz
+kernel=${KERNEL_IMAGE:-$obj/arch/x86/boot/bzImage}
+initrd=${INITRD:-$BUILD_DIR/initramfs/$flavor-$variant.cpio.gz}
 smp=${SMP:-2}
 mem=${MEM:-2G}
 timeout=${TIMEOUT:-1800}
@@ -42,6 +46,10 @@ qemu=(qemu-system-x86_64 -machine pc -cpu "${QEMU_CPU:-max}" -accel tcg -smp "$s
 	-kernel "$kernel" -initrd "$initrd" -no-reboot
 	-drive "file=$disk,format=raw,if=virtio"
 	-append "console=ttyS0 panic=-1 printk.devkmsg=on mmscale.job=$job ${APPEND:-}")
+if [ -n "${ICOUNT:-}" ]; then
+	case "$ICOUNT" in *[!0-9]* | '') die "ICOUNT=$ICOUNT: want a shift, e.g. 0" ;; esac
+	qemu+=(-icount "shift=$ICOUNT,sleep=off")
+fi
 
 if [ "$job" = shell ]; then
 	log "booting $flavor-$variant with a shell; 'poweroff -f' leaves"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Share of sampled time in mmap_lock / rwsem paths, per kernel.
 
-  perf-share.py results/bench-*/perf-symbols-KERNEL.txt ...
+  perf-share.py [--workload NAME] results/bench-*/perf-symbols-KERNEL.txt ...
 
 Reads 'perf report --stdio --no-children --sort sym -g none' output and
 prints a markdown section: for each kernel, the top kernel symbols and the
@@ -31,8 +31,15 @@ def parse(path):
     return rows
 
 
-def main(paths):
-    print("\n## perf record -g of ebizzy (largest vCPU count, round 1)\n")
+def main(args):
+    workload = "ebizzy-mTt-N"
+    if args[:1] == ["--workload"]:
+        if len(args) < 2:
+            print("perf-share.py: --workload needs a name", file=sys.stderr)
+            return 2
+        workload, args = args[1], args[2:]
+    paths = args
+    print("\n## perf record -g of %s (largest vCPU count, round 1)\n" % workload)
     if not paths:
         print("No perf profile was recorded.")
         return 0

@@ -1,6 +1,7 @@
 # Guest job for the benchmark: each workload of bench.list once, its JSON
 # in /results/bench/NAME.json; with mmscale.perf=1 on the command line,
-# one 'perf record -g' of ebizzy and its report.  A workload that runs
+# one 'perf record -g' of a workload (mmscale.perf_workload=NAME of
+# bench.list, ebizzy-mTt-N by default) and its report.  A workload that runs
 # longer than mmscale.bench_timeout=SECONDS (120) is killed (status 137 in
 # NAME.rc), so that one hung tool fails its workload instead of holding
 # the whole boot until the host's timeout.
@@ -11,11 +12,13 @@ N=$(nproc)
 export N
 limit=120
 only=
+perf_workload=ebizzy-mTt-N
 read -r cmdline </proc/cmdline
 for arg in $cmdline; do
 	case "$arg" in
 	mmscale.bench_timeout=*) limit=${arg#mmscale.bench_timeout=} ;;
 	mmscale.workloads=*) only=,${arg#mmscale.workloads=}, ;;
+	mmscale.perf_workload=*) perf_workload=${arg#mmscale.perf_workload=} ;;
 	esac
 done
 mkdir -p /results/bench
@@ -39,15 +42,23 @@ while read -r name cmd; do
 done </mmscale/jobs/bench.list
 
 if grep -q 'mmscale.perf=1' /proc/cmdline && [ -x /usr/bin/perf ]; then
-	say "bench/perf: perf record -g ebizzy -mTt $N"
-	echo 0 >/proc/sys/kernel/kptr_restrict
-	echo -1 >/proc/sys/kernel/perf_event_paranoid
-	cd /tmp || exit 1
-	perf record -q -e cpu-clock -g -o /tmp/perf.data ebizzy -mTt "$N" -S 5 \
-		>/results/perf-ebizzy.out 2>&1
-	perf report -i /tmp/perf.data --stdio --no-children --sort sym \
-		--percent-limit 0.5 >/results/perf-report.txt 2>&1
-	perf report -i /tmp/perf.data --stdio --no-children --sort sym -g none \
-		>/results/perf-symbols.txt 2>&1
-	say "bench/perf: done"
+	perf_cmd=$(awk -v w="$perf_workload" '$1 == w { $1 = ""; print; exit }' \
+		/mmscale/jobs/bench.list)
+	if [ -z "$perf_cmd" ]; then
+		say "bench/perf: no workload '$perf_workload' in bench.list"
+		echo "no workload '$perf_workload' in bench.list" >/results/perf-report.txt
+	else
+		say "bench/perf: perf record -g $perf_workload:$perf_cmd"
+		echo 0 >/proc/sys/kernel/kptr_restrict
+		echo -1 >/proc/sys/kernel/perf_event_paranoid
+		cd /tmp || exit 1
+		echo "$perf_workload" >/results/perf-workload
+		perf record -q -e cpu-clock -g -o /tmp/perf.data \
+			sh -c "exec $perf_cmd" >/results/perf-workload.out 2>&1
+		perf report -i /tmp/perf.data --stdio --no-children --sort sym \
+			--percent-limit 0.5 >/results/perf-report.txt 2>&1
+		perf report -i /tmp/perf.data --stdio --no-children --sort sym -g none \
+			>/results/perf-symbols.txt 2>&1
+		say "bench/perf: done"
+	fi
 fi
