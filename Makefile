@@ -11,6 +11,8 @@
 #   make kernel     build one kernel (FLAVOR=debug|perf PATCHED=1|0)
 #   make patches    export the series from build/linux into patches/
 #   make checkpatch scripts/checkpatch.pl --strict over every patch
+#   make bisect     build and boot every step of the series on its own
+#                   (PATCHES="6 7 8": only those; FLAVOR=perf by default)
 #   make scale-bundle  pack QEMU and the perf kernels into .scale/ for the
 #                   16-core scaling run (scripts/scale-device.sh runs it)
 
@@ -20,7 +22,7 @@ PATCHED ?= 1
 VARIANT := $(if $(filter 1,$(PATCHED)),patched,vanilla)
 S := scripts
 
-.PHONY: run check bench soak shell kernel patches checkpatch scale-bundle source deps clean
+.PHONY: run check bench soak shell kernel patches checkpatch bisect scale-bundle source deps clean
 
 run:
 	$(S)/run.sh
@@ -55,9 +57,12 @@ patches:
 checkpatch:
 	$(S)/checkpatch.sh
 
+bisect:
+	$(S)/bisect-build.sh
+
 scale-bundle:
 	$(S)/scale-bundle.sh
 
 clean:
 	rm -rf build/obj build/payload build/initramfs build/harness-* build/module-* \
-		build/scale-bundle .scale
+		build/scale-bundle build/bisect .scale
