@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -75,6 +76,15 @@ FileDescriptor make_temp_file(const std::string& dir, std::size_t size) {
   ::unlink(buf.data());
   if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0) throw_errno("ftruncate");
   return fd;
+}
+
+AddressRange isolated_pmd_block(std::uintptr_t start, std::size_t size) {
+  if (size > UINTPTR_MAX - start) throw std::invalid_argument("isolated_pmd_block: range wraps");
+  const std::uintptr_t first = (start + kPmdSize - 1) & ~(kPmdSize - 1);
+  const std::uintptr_t last = (start + size) & ~(kPmdSize - 1);
+  if (first < start || last < first || last - first < kPmdSize)
+    throw std::invalid_argument("isolated_pmd_block: no whole PMD inside the range");
+  return {first, first + kPmdSize};
 }
 
 }  // namespace mmscale

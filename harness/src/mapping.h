@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 
@@ -70,5 +71,21 @@ FileDescriptor make_temp_file(const std::string& dir, std::size_t size);
 
 // Rounds @n up to a multiple of the page size.
 constexpr std::size_t page_align(std::size_t n) { return (n + kPageSize - 1) & ~(kPageSize - 1); }
+
+inline constexpr std::uintptr_t kPmdSize = std::uintptr_t{1} << 21;  // x86_64: 2 MiB
+
+// An address range [start, end).
+struct AddressRange {
+  std::uintptr_t start = 0;
+  std::uintptr_t end = 0;
+};
+
+// The first PMD-aligned 2 MiB block inside [start, start + size) that no
+// range a neighbouring mapping's madvise() or fault locks reaches, even
+// rounded out to whole PMDs (as CONFIG_MMAP_LOCK_RANGE does): it starts at
+// or above the first PMD boundary in the range and ends at or below the
+// last one.  std::invalid_argument if there is none (a page-aligned range
+// of 4 MiB always has one; a smaller one may not).
+AddressRange isolated_pmd_block(std::uintptr_t start, std::size_t size);
 
 }  // namespace mmscale

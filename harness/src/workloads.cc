@@ -1,12 +1,16 @@
-// pft, page_fault1/2/3, mmap_loop and writer.  holdlat lives in holdlat.cc,
-// lockbench in lockbench.cc.
+// pft, page_fault1/2/3, mmap_loop, writer, dontneed and dontneed_hold.
+// holdlat lives in holdlat.cc, lockbench in lockbench.cc.
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 
 #include <cstdio>
 #include <stdexcept>
+#include <thread>
 
 #include "error.h"
+#include "holdlat.h"
 #include "mapping.h"
+#include "mmscale_test.h"
 #include "runner.h"
 #include "workload.h"
 
@@ -222,6 +226,25 @@ class Writer : public Workload {
   }
 };
 
+// One thread of dontneed: its own region of @size bytes (THP off), one byte
+// written per page, then MADV_DONTNEED of the whole region, again.
+ThreadBody dontneed_body(std::size_t size) {
+  return [size](const std::atomic<bool>& stop) {
+    std::uint64_t pages = 0;
+    Mapping m = Mapping::anonymous(size);
+    m.advise(MADV_NOHUGEPAGE);
+    while (!stop.load(std::memory_order_relaxed)) {
+      for (std::size_t off = 0; off < size; off += kPageSize) {
+        if (stop.load(std::memory_order_relaxed)) break;
+        touch_byte(m.data() + off);
+        ++pages;
+      }
+      m.advise(MADV_DONTNEED);
+    }
+    return pages;
+  };
+}
+
 // Each thread owns a private anonymous region (THP off): write one byte per
 // page, MADV_DONTNEED the region, again.  The madvise() calls of different
 // threads cover disjoint ranges, the case sub-range locking of mmap_lock is
@@ -234,31 +257,79 @@ class DontNeed : public Workload {
     return "per thread: touch each page of a region (-s, 4M), MADV_DONTNEED it, again";
   }
   WorkloadResult run(const WorkloadParams& p) override {
-    const std::size_t size = region_size(p, 4 * kMiB);
-    const ThreadBody body = [size](const std::atomic<bool>& stop) {
-      std::uint64_t pages = 0;
-      Mapping m = Mapping::anonymous(size);
-      m.advise(MADV_NOHUGEPAGE);
-      while (!stop.load(std::memory_order_relaxed)) {
-        for (std::size_t off = 0; off < size; off += kPageSize) {
-          if (stop.load(std::memory_order_relaxed)) break;
-          touch_byte(m.data() + off);
-          ++pages;
-        }
-        m.advise(MADV_DONTNEED);
-      }
-      return pages;
-    };
-    const std::vector<ThreadBody> bodies(p.threads, body);
+    const std::vector<ThreadBody> bodies(p.threads, dontneed_body(region_size(p, 4 * kMiB)));
     return rate_result(run_timed(bodies, duration_of(p)), "pages_per_s", "pages/s");
+  }
+};
+
+// dontneed alone, then beside a thread that asks the test module to
+// write-hold mmap_lock for kHoldMs of every kHoldMs + kHoldGap: with
+// CONFIG_MMAP_LOCK_RANGE a ranged hold of a 2 MiB block of its own mapping,
+// which no dontneed thread's range reaches even rounded out to PMDs;
+// without it, the whole lock, which is what a writer of that block must
+// take there.  The kept ratio is what sub-range locking buys dontneed.
+constexpr unsigned kHoldMs = 10;
+constexpr auto kHoldGap = std::chrono::milliseconds(10);
+
+class DontNeedHold : public Workload {
+ public:
+  std::string_view name() const override { return "dontneed_hold"; }
+  std::string_view description() const override {
+    return "dontneed (-t) alone, then beside 10 ms module write holds of a disjoint 2 MiB range "
+           "(the whole mmap_lock without CONFIG_MMAP_LOCK_RANGE), every 20 ms; -S per phase; "
+           "needs the module";
+  }
+  WorkloadResult run(const WorkloadParams& p) override {
+    const FileDescriptor ctl =
+        open_module_ctl(p.ctl_path, MMSCALE_FEAT_HOLD_MMAP_LOCK, "cannot hold mmap_lock");
+    mmscale_features features{};
+    if (::ioctl(ctl.get(), MMSCALE_IOC_FEATURES, &features) != 0)
+      throw_errno("ioctl MMSCALE_IOC_FEATURES");
+    const bool ranged = (features.features & MMSCALE_FEAT_MMAP_LOCK_RANGE) != 0;
+    // Never touched: only its mmap_lock range is held.
+    const Mapping held = Mapping::anonymous(4 * kMiB, PROT_NONE);
+    const AddressRange block =
+        isolated_pmd_block(reinterpret_cast<std::uintptr_t>(held.data()), held.size());
+    const ThreadBody holder = [&ctl, ranged, block](const std::atomic<bool>& stop) {
+      std::uint64_t holds = 0;
+      while (!stop.load(std::memory_order_relaxed)) {
+        mmscale_hold hold{};
+        hold.mode = ranged ? MMSCALE_HOLD_RANGE_WRITE : MMSCALE_HOLD_WRITE;
+        hold.hold_ms = kHoldMs;
+        hold.start = block.start;
+        hold.end = block.end;
+        if (::ioctl(ctl.get(), MMSCALE_IOC_HOLD, &hold) != 0) throw_errno("ioctl MMSCALE_IOC_HOLD");
+        ++holds;
+        std::this_thread::sleep_for(kHoldGap);
+      }
+      return holds;
+    };
+
+    std::vector<ThreadBody> bodies(p.threads, dontneed_body(region_size(p, 4 * kMiB)));
+    const TimedRun alone = run_timed(bodies, duration_of(p));
+    bodies.push_back(holder);
+    const TimedRun mixed = run_timed(bodies, duration_of(p));
+
+    const std::span<const ThreadResult> all(mixed.threads);
+    const double base = total_rate(alone.threads);
+    const double with = total_rate(all.first(p.threads));
+    WorkloadResult r;
+    r.metrics.push_back({"pages_per_s_alone", base, "pages/s"});
+    r.metrics.push_back({"pages_per_s_with_holds", with, "pages/s"});
+    r.metrics.push_back({"kept_ratio", base > 0 ? with / base : 0.0, ""});
+    r.metrics.push_back({"holds_per_s", total_rate(all.subspan(p.threads)), "holds/s"});
+    r.metrics.push_back({"ranged_holds", ranged ? 1.0 : 0.0, ""});
+    r.per_thread_metric = "pages_per_s_with_holds";
+    for (const ThreadResult& t : all.first(p.threads)) r.per_thread.push_back(t.rate());
+    return r;
   }
 };
 
 }  // namespace
 
 std::vector<std::string_view> workload_names() {
-  return {"pft",    "page_fault1", "page_fault2", "page_fault3", "mmap_loop",
-          "writer", "dontneed",    "holdlat",     "lockbench"};
+  return {"pft",    "page_fault1", "page_fault2",   "page_fault3", "mmap_loop",
+          "writer", "dontneed",    "dontneed_hold", "holdlat",     "lockbench"};
 }
 
 std::unique_ptr<Workload> make_workload(std::string_view name) {
@@ -269,6 +340,7 @@ std::unique_ptr<Workload> make_workload(std::string_view name) {
   if (name == "mmap_loop") return std::make_unique<MmapLoop>();
   if (name == "writer") return std::make_unique<Writer>();
   if (name == "dontneed") return std::make_unique<DontNeed>();
+  if (name == "dontneed_hold") return std::make_unique<DontNeedHold>();
   if (name == "holdlat") return make_holdlat();
   if (name == "lockbench") return make_lockbench();
   return nullptr;

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 
+#include <cstdint>
+#include <stdexcept>
 #include <type_traits>
 #include <utility>
 
@@ -77,6 +79,34 @@ TEST(Mapping, FileMappingOfTempFile) {
   const Mapping m = Mapping::file(fd.get(), 4 * kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED);
   m.data()[3 * kPageSize] = std::byte{7};
   EXPECT_EQ(m.bytes().size(), 4 * kPageSize);
+}
+
+TEST(IsolatedPmdBlock, AlignedStartGivesTheFirstBlock) {
+  const AddressRange b = isolated_pmd_block(0x40000000, 4 << 20);
+  EXPECT_EQ(b.start, 0x40000000u);
+  EXPECT_EQ(b.end, 0x40200000u);
+}
+
+TEST(IsolatedPmdBlock, UnalignedStartSkipsThePartialBlock) {
+  // [1 GiB + 4 KiB, + 4 MiB): the first whole PMD starts at 1 GiB + 2 MiB.
+  const AddressRange b = isolated_pmd_block(0x40001000, 4 << 20);
+  EXPECT_EQ(b.start, 0x40200000u);
+  EXPECT_EQ(b.end, 0x40400000u);
+}
+
+TEST(IsolatedPmdBlock, EveryPageAlignedStartOf4MiBHasOne) {
+  for (std::uintptr_t start = 0x40000000; start < 0x40200000; start += kPageSize) {
+    const AddressRange b = isolated_pmd_block(start, 4 << 20);
+    EXPECT_EQ(b.start % kPmdSize, 0u);
+    EXPECT_GE(b.start, start);
+    EXPECT_LE(b.end, start + (4 << 20));
+  }
+}
+
+TEST(IsolatedPmdBlock, RejectsRangesWithoutAWholePmd) {
+  EXPECT_THROW(isolated_pmd_block(0x40001000, 2 << 20), std::invalid_argument);
+  EXPECT_THROW(isolated_pmd_block(0x40000000, (2 << 20) - kPageSize), std::invalid_argument);
+  EXPECT_THROW(isolated_pmd_block(UINTPTR_MAX - kPageSize + 1, 8 << 20), std::invalid_argument);
 }
 
 }  // namespace
