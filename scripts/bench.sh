@@ -21,8 +21,7 @@
 # instructions per operation, repeatable to 0.01% (ebizzy, which is
 # randomised, to 1%) whatever the host's load.  It measures code-path
 # cost, not cycles (no cache misses, no atomic or IPI cost), and needs
-# SMPS=1 to mean anything: with more vCPUs QEMU runs them in turn on one
-# host thread.
+# SMPS=1 (with two vCPUs the guest hangs at boot; boot-qemu.sh refuses).
 #
 # BENCH_BUILD=0 skips every preparation stage (packages, sources, series,
 # kernel, payload and initramfs builds) and boots what build/ holds as it
