@@ -189,6 +189,31 @@ class MmapLoop : public Workload {
   }
 };
 
+// @threads copies of @measured alone for the run time, then again beside
+// @others: the protocol of writer and dontneed_hold.
+struct BesideRun {
+  double alone = 0;                // the measured threads' total rate, alone
+  double beside = 0;               // ... beside the others
+  double others = 0;               // the others' total rate
+  std::vector<double> per_thread;  // each measured thread's rate, beside
+};
+
+BesideRun run_alone_then_beside(const WorkloadParams& p, const ThreadBody& measured,
+                                const std::vector<ThreadBody>& others) {
+  std::vector<ThreadBody> bodies(p.threads, measured);
+  const TimedRun alone = run_timed(bodies, duration_of(p));
+  bodies.insert(bodies.end(), others.begin(), others.end());
+  const TimedRun mixed = run_timed(bodies, duration_of(p));
+
+  const std::span<const ThreadResult> all(mixed.threads);
+  BesideRun r;
+  r.alone = total_rate(alone.threads);
+  r.beside = total_rate(all.first(p.threads));
+  r.others = total_rate(all.subspan(p.threads));
+  for (const ThreadResult& t : all.first(p.threads)) r.per_thread.push_back(t.rate());
+  return r;
+}
+
 // pft alone, then pft with -W threads that mmap+munmap one untouched page
 // (a write-locker of mmap_lock that needs no TLB shootdown).
 class Writer : public Workload {
@@ -207,21 +232,14 @@ class Writer : public Workload {
       }
       return ops;
     };
-    std::vector<ThreadBody> bodies(p.threads, fault);
-    const TimedRun alone = run_timed(bodies, duration_of(p));
-    bodies.insert(bodies.end(), p.writers, writer);
-    const TimedRun mixed = run_timed(bodies, duration_of(p));
-
-    const std::span<const ThreadResult> all(mixed.threads);
-    const double base = total_rate(alone.threads);
-    const double with = total_rate(all.first(p.threads));
+    const BesideRun b = run_alone_then_beside(p, fault, std::vector<ThreadBody>(p.writers, writer));
     WorkloadResult r;
-    r.metrics.push_back({"faults_per_s_alone", base, "faults/s"});
-    r.metrics.push_back({"faults_per_s_with_writer", with, "faults/s"});
-    r.metrics.push_back({"fault_ratio", base > 0 ? with / base : 0.0, ""});
-    r.metrics.push_back({"writer_mmaps_per_s", total_rate(all.subspan(p.threads)), "mmaps/s"});
+    r.metrics.push_back({"faults_per_s_alone", b.alone, "faults/s"});
+    r.metrics.push_back({"faults_per_s_with_writer", b.beside, "faults/s"});
+    r.metrics.push_back({"fault_ratio", b.alone > 0 ? b.beside / b.alone : 0.0, ""});
+    r.metrics.push_back({"writer_mmaps_per_s", b.others, "mmaps/s"});
     r.per_thread_metric = "faults_per_s_with_writer";
-    for (const ThreadResult& t : all.first(p.threads)) r.per_thread.push_back(t.rate());
+    r.per_thread = b.per_thread;
     return r;
   }
 };
@@ -305,22 +323,15 @@ class DontNeedHold : public Workload {
       return holds;
     };
 
-    std::vector<ThreadBody> bodies(p.threads, dontneed_body(region_size(p, 4 * kMiB)));
-    const TimedRun alone = run_timed(bodies, duration_of(p));
-    bodies.push_back(holder);
-    const TimedRun mixed = run_timed(bodies, duration_of(p));
-
-    const std::span<const ThreadResult> all(mixed.threads);
-    const double base = total_rate(alone.threads);
-    const double with = total_rate(all.first(p.threads));
+    const BesideRun b = run_alone_then_beside(p, dontneed_body(region_size(p, 4 * kMiB)), {holder});
     WorkloadResult r;
-    r.metrics.push_back({"pages_per_s_alone", base, "pages/s"});
-    r.metrics.push_back({"pages_per_s_with_holds", with, "pages/s"});
-    r.metrics.push_back({"kept_ratio", base > 0 ? with / base : 0.0, ""});
-    r.metrics.push_back({"holds_per_s", total_rate(all.subspan(p.threads)), "holds/s"});
+    r.metrics.push_back({"pages_per_s_alone", b.alone, "pages/s"});
+    r.metrics.push_back({"pages_per_s_with_holds", b.beside, "pages/s"});
+    r.metrics.push_back({"kept_ratio", b.alone > 0 ? b.beside / b.alone : 0.0, ""});
+    r.metrics.push_back({"holds_per_s", b.others, "holds/s"});
     r.metrics.push_back({"ranged_holds", ranged ? 1.0 : 0.0, ""});
     r.per_thread_metric = "pages_per_s_with_holds";
-    for (const ThreadResult& t : all.first(p.threads)) r.per_thread.push_back(t.rate());
+    r.per_thread = b.per_thread;
     return r;
   }
 };
