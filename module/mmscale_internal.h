@@ -35,5 +35,6 @@ long mmscale_ioc_gup(struct mmscale_gup __user *uarg);
 long mmscale_ioc_hold(struct mmscale_hold __user *uarg);
 long mmscale_ioc_range_stress(struct mmscale_range_stress __user *uarg);
 long mmscale_ioc_lock_bench(struct mmscale_lock_bench __user *uarg);
+long mmscale_ioc_spf_inversion(struct mmscale_spf_inversion __user *uarg);
 
 #endif /* MMSCALE_INTERNAL_H */

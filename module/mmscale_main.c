@@ -110,6 +110,8 @@ static long mmscale_ctl_ioctl(struct file *file, unsigned int cmd,
 		return mmscale_ioc_warn(uarg);
 	case MMSCALE_IOC_LOCK_BENCH:
 		return mmscale_ioc_lock_bench(uarg);
+	case MMSCALE_IOC_SPF_INVERSION:
+		return mmscale_ioc_spf_inversion(uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -159,6 +159,23 @@ struct mmscale_lock_bench {
 /* MMSCALE_IOC_WARN argument: must be this magic, to avoid accidents. */
 #define MMSCALE_WARN_MAGIC	0x5741524eU	/* "WARN" */
 
+/*
+ * The lockdep self-test of speculative page faults: mark the VMA at @addr
+ * of the caller's mm for a change (vma_spf_write_begin()) while holding
+ * the PTE lock of @addr.  A speculative fault takes PTE-table locks while
+ * it carries the VMA's busy bias, which vma_spf_write_begin() waits for,
+ * so this is a lock order inversion that lockdep must report (and after
+ * which it switches itself off: run it last).  @addr must be mapped by a
+ * PTE (not a huge page) in a private anonymous VMA.  @magic must be
+ * MMSCALE_WARN_MAGIC.  -EOPNOTSUPP without CONFIG_SPECULATIVE_PAGE_FAULT,
+ * -ENOENT if @addr has no PTE table, -EINVAL for any other bad argument.
+ */
+struct mmscale_spf_inversion {
+	__u64 addr;		/* in: page aligned */
+	__u32 magic;		/* in: MMSCALE_WARN_MAGIC */
+	__u32 __reserved;
+};
+
 #define MMSCALE_IOC_MAGIC	'M'
 #define MMSCALE_IOC_FEATURES	_IOR(MMSCALE_IOC_MAGIC, 0, struct mmscale_features)
 #define MMSCALE_IOC_GUP		_IOWR(MMSCALE_IOC_MAGIC, 1, struct mmscale_gup)
@@ -166,5 +183,6 @@ struct mmscale_lock_bench {
 #define MMSCALE_IOC_RANGE_STRESS _IOWR(MMSCALE_IOC_MAGIC, 3, struct mmscale_range_stress)
 #define MMSCALE_IOC_WARN	_IOW(MMSCALE_IOC_MAGIC, 4, __u32)
 #define MMSCALE_IOC_LOCK_BENCH	_IOWR(MMSCALE_IOC_MAGIC, 5, struct mmscale_lock_bench)
+#define MMSCALE_IOC_SPF_INVERSION _IOW(MMSCALE_IOC_MAGIC, 6, struct mmscale_spf_inversion)
 
 #endif /* MMSCALE_TEST_H */

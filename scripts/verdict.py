@@ -16,8 +16,9 @@ Every test yields one record {suite, name, status, detail} with status
 The kernel log is scanned for splats (BUG, WARNING, Oops, lockdep, KASAN,
 RCU stalls, hung tasks, ...); each is a failed test with the excerpt as
 detail.  A splat between the markers MMSCALE-EXPECT-SPLAT-BEGIN and
-MMSCALE-EXPECT-SPLAT-END is the runner's self-test: there, at least one
-splat must be found, and that is a pass.
+MMSCALE-EXPECT-SPLAT-END is a deliberate one, the runner's self-test:
+there, at least one splat must be found in each such window, and that is
+a pass.
 """
 
 import argparse
@@ -143,16 +144,17 @@ def find_splats(lines):
 def scan_console(lines, suite="kernel-log"):
     """Splat records for a console log, honouring the expected window."""
     out = []
-    inside, window = False, []
+    inside, windows = False, []
     outside = []
     for i, raw in enumerate(lines):
         if EXPECT_BEGIN in raw:
             inside = True
+            windows.append([])
             continue
         if EXPECT_END in raw:
             inside = False
             continue
-        (window if inside else outside).append((i, raw))
+        (windows[-1] if inside else outside).append((i, raw))
 
     def splats_of(numbered):
         found = find_splats([raw for _, raw in numbered])
@@ -161,14 +163,19 @@ def scan_console(lines, suite="kernel-log"):
     for lineno, kind, excerpt in splats_of(outside):
         out.append(record(suite, "splat-%s-line-%d" % (kind, lineno),
                           "fail", excerpt))
-    if any(EXPECT_BEGIN in raw for raw in lines):
+    # Each window must hold its own report: one window's report must not
+    # stand in for another's that never came.
+    for n, window in enumerate(windows, 1):
+        name = "scanner-detects-deliberate-warn"
+        if n > 1:
+            name = "scanner-detects-expected-splat-%d" % n
         found = splats_of(window)
         if found:
-            out.append(record(suite, "scanner-detects-deliberate-warn",
-                              "pass", "%d report(s) found" % len(found)))
+            out.append(record(suite, name, "pass",
+                              "%d report(s) found" % len(found)))
         else:
-            out.append(record(suite, "scanner-detects-deliberate-warn",
-                              "fail", "the deliberate WARN was not seen"))
+            out.append(record(suite, name, "fail",
+                              "the deliberate report was not seen"))
     return out
 
 

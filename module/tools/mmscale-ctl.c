@@ -6,6 +6,8 @@
  *   mmscale-ctl features
  *   mmscale-ctl hold write|read MS     hold this process's mmap_lock
  *   mmscale-ctl warn                   trigger the deliberate WARN
+ *   mmscale-ctl spf-inversion          trigger the deliberate lockdep report
+ *                                      of MMSCALE_IOC_SPF_INVERSION
  *
  * Exit status: 0 done, 1 the operation failed, 2 bad usage,
  * 4 (KSFT_SKIP) the module or the feature is absent.
@@ -15,14 +17,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "../mmscale_test.h"
 
 static int show_usage(void)
 {
-	fprintf(stderr, "usage: mmscale-ctl features | hold write|read MS | warn\n");
+	fprintf(stderr, "usage: mmscale-ctl features | hold write|read MS | warn | spf-inversion\n");
 	return 2;
 }
 
@@ -43,6 +47,33 @@ static int failed(const char *what)
 
 	fprintf(stderr, "mmscale-ctl: %s: %s\n", what, strerror(err));
 	return err == EOPNOTSUPP ? 4 : 1;
+}
+
+/*
+ * Give a speculative fault the chance to record its side of the lock
+ * order (it installs a PTE table under the PMD lock while it carries the
+ * VMA's busy bias), then ask the module for the other side.
+ */
+static int spf_inversion(int fd)
+{
+	const size_t pmd = 2UL << 20, size = 2 * pmd;
+	struct mmscale_spf_inversion inv = { .magic = MMSCALE_WARN_MAGIC };
+	char *p, *block;
+
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return failed("mmap");
+	if (madvise(p, size, MADV_NOHUGEPAGE))
+		return failed("madvise(MADV_NOHUGEPAGE)");
+	/* A PMD that the first touch below does not reach. */
+	block = (char *)(((uintptr_t)p + 4096 + pmd - 1) & ~(pmd - 1));
+	p[0] = 1;	/* locked: sets up the anon_vma */
+	block[0] = 1;	/* speculative: a new PTE table */
+	inv.addr = (uintptr_t)block;
+	if (ioctl(fd, MMSCALE_IOC_SPF_INVERSION, &inv))
+		return failed("MMSCALE_IOC_SPF_INVERSION");
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -95,5 +126,7 @@ int main(int argc, char **argv)
 			return failed("MMSCALE_IOC_WARN");
 		return 0;
 	}
+	if (!strcmp(argv[1], "spf-inversion") && argc == 2)
+		return spf_inversion(fd);
 	return show_usage();
 }

@@ -46,5 +46,9 @@ if [ -e /sys/kernel/debug/mmscale/ctl ] && [ -x /mmscale/bin/mmscale-ctl ]; then
 	echo MMSCALE-EXPECT-SPLAT-END >/dev/kmsg
 fi
 
+# Lockdep sees the busy bias of speculative faults: a deliberate inversion
+# is reported.  Last, because lockdep switches itself off after a report.
+run_test spf lockdep-inversion 60 rc sh /mmscale/jobs/spf-lockdep.sh
+
 rmmod mmscale_test 2>/dev/null
 say "check: done"

@@ -57,6 +57,17 @@ class SplatScanner(unittest.TestCase):
         recs = verdict.scan_console(lines)
         self.assertEqual([r["status"] for r in recs], ["fail"])
 
+    def test_each_window_needs_its_own_report(self):
+        warn = list(log("clean-kunit.log"))
+        empty = ["MMSCALE-EXPECT-SPLAT-BEGIN\n", "nothing here\n",
+                 "MMSCALE-EXPECT-SPLAT-END\n"]
+        recs = verdict.scan_console(warn + empty)
+        self.assertEqual([(r["name"], r["status"]) for r in recs],
+                         [("scanner-detects-deliberate-warn", "pass"),
+                          ("scanner-detects-expected-splat-2", "fail")])
+        recs = verdict.scan_console(warn + warn)
+        self.assertEqual([r["status"] for r in recs], ["pass", "pass"])
+
     def test_user_segfault_message_is_not_a_splat(self):
         lines = ["[ 1.0] segv_race[77]: segfault at 7f00 ip 401000 sp 7ffe "
                  "error 6 in segv_race[401000+1000]\n"]

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mmscale test module: the lockdep self-test of speculative page faults.
+ *
+ * A writer that marks a VMA with vma_spf_write_begin() waits, spinning,
+ * until no speculative fault carries the VMA's busy bias; a fault carries
+ * it while it installs a page table under the PMD (or PUD) lock and while
+ * it commits under the PTE lock.  So a writer that marked a VMA while it
+ * held one of those locks could wait forever for a fault that waits for
+ * it.  The series makes the bias a lockdep map (vma_spf_busy), so that
+ * lockdep reports such a writer instead of a hang that needs the race to
+ * show.  MMSCALE_IOC_SPF_INVERSION commits exactly that mistake, without
+ * a racing fault, so that the test runner can check the report appears.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/mm.h>
+#include <linux/mmap_lock.h>
+#include <linux/pgtable.h>
+#include <linux/sched/mm.h>
+#include <linux/uaccess.h>
+
+#include "mmscale_internal.h"
+
+#ifdef CONFIG_SPECULATIVE_PAGE_FAULT
+/* The PMD entry mapping @addr if it points to a PTE table, else NULL. */
+static pmd_t *mmscale_pte_table(struct mm_struct *mm, unsigned long addr)
+{
+	pgd_t *pgd = pgd_offset(mm, addr);
+	p4d_t *p4d;
+	pud_t *pud;
+	pmd_t *pmd;
+	pmd_t val;
+
+	if (pgd_none(*pgd) || pgd_bad(*pgd))
+		return NULL;
+	p4d = p4d_offset(pgd, addr);
+	if (p4d_none(*p4d) || p4d_bad(*p4d))
+		return NULL;
+	pud = pud_offset(p4d, addr);
+	if (pud_none(*pud) || pud_bad(*pud))
+		return NULL;
+	pmd = pmd_offset(pud, addr);
+	val = READ_ONCE(*pmd);
+	if (pmd_none(val) || pmd_trans_huge(val) || pmd_bad(val))
+		return NULL;
+	return pmd;
+}
+
+long mmscale_ioc_spf_inversion(struct mmscale_spf_inversion __user *uarg)
+{
+	struct mmscale_spf_inversion arg;
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	spinlock_t *ptl;
+	pmd_t *pmd;
+	pte_t *pte;
+	long ret = 0;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if (arg.magic != MMSCALE_WARN_MAGIC || arg.__reserved ||
+	    !PAGE_ALIGNED(arg.addr) || arg.addr >= TASK_SIZE || !mm)
+		return -EINVAL;
+
+	mmap_write_lock(mm);
+	vma = vma_lookup(mm, arg.addr);
+	if (!vma || !vma_is_anonymous(vma) || (vma->vm_flags & VM_SHARED)) {
+		ret = -EINVAL;
+		goto out;
+	}
+	pmd = mmscale_pte_table(mm, arg.addr);
+	if (!pmd) {
+		ret = -ENOENT;
+		goto out;
+	}
+	pte = pte_offset_map_lock(mm, pmd, arg.addr, &ptl);
+	pr_info("marking a VMA under its PTE lock: lockdep must report this\n");
+	vma_spf_write_begin(vma);
+	pte_unmap_unlock(pte, ptl);
+out:
+	mmap_write_unlock(mm);
+	return ret;
+}
+#else
+long mmscale_ioc_spf_inversion(struct mmscale_spf_inversion __user *uarg)
+{
+	return -EOPNOTSUPP;
+}
+#endif

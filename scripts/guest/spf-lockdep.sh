@@ -1,0 +1,31 @@
+#!/bin/sh
+# Lockdep sees the busy bias of speculative faults: the test module marks
+# a VMA for a change while it holds the VMA's PTE lock, which a fault
+# takes (as a PMD lock) while it carries the bias (see module/mmscale_spf.c),
+# and lockdep must report the circular dependency through vma_spf_busy.
+# Lockdep switches itself off after one report: run this last.
+# Exit status: 0 pass, 1 fail, 4 skip (no lockdep, no feature, no module).
+[ -e /proc/lockdep ] || { echo "no lockdep in this kernel"; exit 4; }
+mmscale-ctl features | grep -q ' spf' || { echo "no speculative faults"; exit 4; }
+if ! grep -q 'debug_locks: *1' /proc/lockdep_stats; then
+	echo "FAIL: lockdep is already off (an earlier report?)"
+	exit 1
+fi
+
+echo MMSCALE-EXPECT-SPLAT-BEGIN >/dev/kmsg
+mmscale-ctl spf-inversion
+rc=$?
+echo MMSCALE-EXPECT-SPLAT-END >/dev/kmsg
+[ "$rc" -eq 0 ] || { echo "FAIL: mmscale-ctl spf-inversion: exit status $rc"; exit 1; }
+
+# From the last BEGIN marker on: this test's window.
+dmesg | awk '/MMSCALE-EXPECT-SPLAT-BEGIN/ { n = 0 } { l[n++] = $0 }
+	END { for (i = 0; i < n; i++) print l[i] }' >/tmp/spf-lockdep.log
+sed -n '/possible circular locking dependency/,/^.*stack backtrace/p' \
+	/tmp/spf-lockdep.log | head -n 60
+grep -q 'possible circular locking dependency' /tmp/spf-lockdep.log ||
+	{ echo "FAIL: no circular dependency reported"; exit 1; }
+grep -q 'vma_spf_busy' /tmp/spf-lockdep.log ||
+	{ echo "FAIL: the report does not name vma_spf_busy"; exit 1; }
+echo "lockdep reported the inversion through vma_spf_busy"
+exit 0
