@@ -11,6 +11,12 @@
  * lockdep reports such a writer instead of a hang that needs the race to
  * show.  MMSCALE_IOC_SPF_INVERSION commits exactly that mistake, without
  * a racing fault, so that the test runner can check the report appears.
+ *
+ * The lock it holds is the PMD lock, the one a fault takes to install a
+ * PTE table.  Not the PTE lock: split page-table locks get their lockdep
+ * class where their table is constructed (ptlock_init() is inline), so
+ * PTE and PMD locks are different classes, and the commit under the PTE
+ * lock takes the bias after the lock, the harmless order.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -52,9 +58,8 @@ long mmscale_ioc_spf_inversion(struct mmscale_spf_inversion __user *uarg)
 	struct mmscale_spf_inversion arg;
 	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma;
-	spinlock_t *ptl;
+	spinlock_t *ptl;	/* the PMD lock of arg.addr */
 	pmd_t *pmd;
-	pte_t *pte;
 	long ret = 0;
 
 	if (copy_from_user(&arg, uarg, sizeof(arg)))
@@ -74,10 +79,10 @@ long mmscale_ioc_spf_inversion(struct mmscale_spf_inversion __user *uarg)
 		ret = -ENOENT;
 		goto out;
 	}
-	pte = pte_offset_map_lock(mm, pmd, arg.addr, &ptl);
-	pr_info("marking a VMA under its PTE lock: lockdep must report this\n");
+	ptl = pmd_lock(mm, pmd);
+	pr_info("marking a VMA under its PMD lock: lockdep must report this\n");
 	vma_spf_write_begin(vma);
-	pte_unmap_unlock(pte, ptl);
+	spin_unlock(ptl);
 out:
 	mmap_write_unlock(mm);
 	return ret;

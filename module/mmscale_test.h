@@ -162,11 +162,12 @@ struct mmscale_lock_bench {
 /*
  * The lockdep self-test of speculative page faults: mark the VMA at @addr
  * of the caller's mm for a change (vma_spf_write_begin()) while holding
- * the PTE lock of @addr.  A speculative fault takes PTE-table locks while
- * it carries the VMA's busy bias, which vma_spf_write_begin() waits for,
- * so this is a lock order inversion that lockdep must report (and after
+ * the PMD lock of @addr.  A speculative fault that installs a PTE table
+ * takes that lock while it carries the VMA's busy bias, which
+ * vma_spf_write_begin() waits for, so this is a lock order inversion
+ * that lockdep must report once it has seen such a fault (and after
  * which it switches itself off: run it last).  @addr must be mapped by a
- * PTE (not a huge page) in a private anonymous VMA.  @magic must be
+ * PTE table (not a huge page) in a private anonymous VMA.  @magic must be
  * MMSCALE_WARN_MAGIC.  -EOPNOTSUPP without CONFIG_SPECULATIVE_PAGE_FAULT,
  * -ENOENT if @addr has no PTE table, -EINVAL for any other bad argument.
  */

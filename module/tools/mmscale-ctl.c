@@ -26,7 +26,8 @@
 
 static int show_usage(void)
 {
-	fprintf(stderr, "usage: mmscale-ctl features | hold write|read MS | warn | spf-inversion\n");
+	fprintf(stderr,
+		"usage: mmscale-ctl features | hold write|read MS | warn | spf-inversion\n");
 	return 2;
 }
 

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Lockdep sees the busy bias of speculative faults: the test module marks
-# a VMA for a change while it holds the VMA's PTE lock, which a fault
-# takes (as a PMD lock) while it carries the bias (see module/mmscale_spf.c),
-# and lockdep must report the circular dependency through vma_spf_busy.
+# a VMA for a change while it holds a PMD lock, which a fault takes to
+# install a PTE table while it carries the bias (mmscale-ctl makes such a
+# fault first; see module/mmscale_spf.c), and lockdep must report the
+# circular dependency through vma_spf_busy.
 # Lockdep switches itself off after one report: run this last.
 # Exit status: 0 pass, 1 fail, 4 skip (no lockdep, no feature, no module).
 [ -e /proc/lockdep ] || { echo "no lockdep in this kernel"; exit 4; }
