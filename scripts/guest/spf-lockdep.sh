@@ -28,5 +28,9 @@ grep -q 'possible circular locking dependency' /tmp/spf-lockdep.log ||
 	{ echo "FAIL: no circular dependency reported"; exit 1; }
 grep -q 'vma_spf_busy' /tmp/spf-lockdep.log ||
 	{ echo "FAIL: the report does not name vma_spf_busy"; exit 1; }
+# The other side of the cycle must be a speculative fault's, not some
+# other acquisition of the map.
+grep -q 'handle_mm_fault_speculative' /tmp/spf-lockdep.log ||
+	{ echo "FAIL: the report's chain has no speculative fault"; exit 1; }
 echo "lockdep reported the inversion through vma_spf_busy"
 exit 0
