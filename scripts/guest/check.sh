@@ -16,9 +16,11 @@ for t in /mmscale/selftests/*; do
 done
 
 # Speculative page faults: counters cover ebizzy's faults, the abort
-# tracepoint works (both skip on a kernel without the feature).
+# tracepoint works, file faults are handed over with mmap_lock held (all
+# skip on a kernel without the feature).
 run_test spf ebizzy-coverage 300 rc sh /mmscale/jobs/spf-coverage.sh
 run_test spf tracepoint 120 rc sh /mmscale/jobs/spf-trace.sh
+run_test spf handover 120 rc sh /mmscale/jobs/spf-handover.sh
 
 # Upstream tools/testing/selftests/vm: one test per line of vm-suite.list.
 if [ -d /mmscale/vm ]; then
