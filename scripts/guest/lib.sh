@@ -40,3 +40,16 @@ load_test_module() {
 	fi
 	echo "insmod /mmscale/mmscale_test.ko" >/results/module/load.log
 }
+
+# spf_require_on: for the speculative page fault checks.  Exits 4 (skip)
+# on a kernel without the feature, 1 (fail) when it is switched off.
+spf_require_on() {
+	grep -q '^spf_attempt ' /proc/vmstat || {
+		echo "no spf_* counters in /proc/vmstat: kernel without speculative faults"
+		exit 4
+	}
+	[ "$(cat /proc/sys/vm/speculative_page_fault)" = 1 ] || {
+		echo "FAIL: vm.speculative_page_fault is off"
+		exit 1
+	}
+}

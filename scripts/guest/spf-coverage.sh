@@ -6,14 +6,9 @@
 # Exit status: 0 pass, 1 fail, 4 skip (kernel without the feature).
 MIN_PCT=${MIN_PCT:-95}
 
-grep -q '^spf_attempt ' /proc/vmstat || {
-	echo "no spf_* counters in /proc/vmstat: kernel without speculative faults"
-	exit 4
-}
-[ "$(cat /proc/sys/vm/speculative_page_fault)" = 1 ] || {
-	echo "vm.speculative_page_fault is off"
-	exit 1
-}
+# shellcheck source=lib.sh
+. /mmscale/jobs/lib.sh
+spf_require_on
 
 cp /proc/vmstat /tmp/spf.before
 ebizzy -mT -t 2 -S 5 || exit 1

@@ -10,16 +10,11 @@
 # Exit status: 0 pass, 1 fail, 4 skip (kernel without the feature).
 SYSCTL=/proc/sys/vm/speculative_page_fault
 
-grep -q '^spf_attempt ' /proc/vmstat || {
-	echo "no spf_* counters in /proc/vmstat: kernel without speculative faults"
-	exit 4
-}
+# shellcheck source=lib.sh
+. /mmscale/jobs/lib.sh
+spf_require_on
 grep -q '^spf_handover ' /proc/vmstat || {
 	echo "FAIL: spf_attempt is counted but spf_handover is not"
-	exit 1
-}
-[ "$(cat $SYSCTL)" = 1 ] || {
-	echo "FAIL: vm.speculative_page_fault is off"
 	exit 1
 }
 trap 'echo 1 >$SYSCTL' EXIT
