@@ -14,7 +14,12 @@
 # INITRD (another bzImage or initramfs than FLAVOR-VARIANT's), ICOUNT=N
 # (QEMU -icount shift=N,sleep=off: the guest's clock counts executed
 # instructions, 2^N ns each, so that a rate measured in the guest counts
-# instructions per operation, whatever the load of the host).
+# instructions per operation, whatever the load of the host),
+# QEMU_PLUGIN_OUT=PATH (load the instruction-counting plugin,
+# build/qemu-insn/libinsn.so of scripts/build-qemu-insn.sh, with any SMP:
+# it writes to PATH a line with the guest's executed instructions per vCPU
+# each time the guest runs the marker instruction, e.g. build/qemu-insn/
+# insn-mark, and one when QEMU exits; see tools/qemu-insn/insn.c).
 # Exits 0 when the guest finished its job, 1 when it did not come up,
 # 2 on a timeout.
 set -euo pipefail
@@ -51,6 +56,13 @@ if [ -n "${ICOUNT:-}" ]; then
 	# Measured: with two vCPUs the 6.1 guest hangs bringing up the second.
 	[ "$smp" = 1 ] || die "ICOUNT needs SMP=1 (a -icount guest hangs bringing up a second vCPU)"
 	qemu+=(-icount "shift=$ICOUNT,sleep=off")
+fi
+if [ -n "${QEMU_PLUGIN_OUT:-}" ]; then
+	plugin=$BUILD_DIR/qemu-insn/libinsn.so
+	[ -f "$plugin" ] || die "QEMU_PLUGIN_OUT: no $plugin: run scripts/build-qemu-insn.sh"
+	case "$QEMU_PLUGIN_OUT" in *,*) die "QEMU_PLUGIN_OUT=$QEMU_PLUGIN_OUT: a path without commas, please" ;; esac
+	mkdir -p "$(dirname "$QEMU_PLUGIN_OUT")"
+	qemu+=(-plugin "$plugin,out=$QEMU_PLUGIN_OUT")
 fi
 
 if [ "$job" = shell ]; then
