@@ -23,6 +23,17 @@
 # cost, not cycles (no cache misses, no atomic or IPI cost), and needs
 # SMPS=1 (with two vCPUs the guest hangs at boot; boot-qemu.sh refuses).
 #
+# INSNS=1 counts the guest's executed instructions with any SMPS: each boot
+# loads the QEMU plugin of scripts/build-qemu-insn.sh (QEMU_PLUGIN_OUT=
+# raw/<boot>/insn.txt) and gets mmscale.insn=1, with which the guest runs
+# insn-mark right before and right after each workload; the report gains
+# insns_total (all vCPUs, user and kernel, idle included, between the two
+# marks) and, for the workloads with a count of operations, insns_per_op
+# (lower is better).  Like ICOUNT it measures code-path cost, not cycles,
+# but spinning on a contended lock counts too; the workloads still run for
+# -S seconds of the guest's clock.  Needs build/qemu-insn/ (libinsn.so,
+# insn-mark) before the initramfs is made.
+#
 # BENCH_BUILD=0 skips every preparation stage (packages, sources, series,
 # kernel, payload and initramfs builds) and boots what build/ holds as it
 # is: for a benchmark beside someone who is working in build/linux.
@@ -62,6 +73,13 @@ if [ -d "$KTREE/.git" ] &&
 	KERNELS=${kept# }
 fi
 
+if [ "${INSNS:-0}" = 1 ]; then
+	for f in libinsn.so insn-mark; do
+		[ -f "$BUILD_DIR/qemu-insn/$f" ] ||
+			die "INSNS=1, but $BUILD_DIR/qemu-insn/$f is missing: run scripts/build-qemu-insn.sh"
+	done
+fi
+
 variants=$(for k in $KERNELS; do variant_of "$k"; done | sort -u)
 for v in $variants; do
 	if [ "${BENCH_BUILD:-1}" = 1 ]; then
@@ -73,6 +91,12 @@ for v in $variants; do
 			[ -f "$f" ] || die "BENCH_BUILD=0, but $f is missing"
 			log "BENCH_BUILD=0: using $f ($(date -r "$f" '+%F %T'))"
 		done
+	fi
+	if [ "${INSNS:-0}" = 1 ]; then
+		# (grep without -q reads to the end: no SIGPIPE for pipefail.)
+		zcat "$BUILD_DIR/initramfs/perf-$v.cpio.gz" | cpio -t --quiet 2>/dev/null |
+			grep -E '^(\./)?usr/bin/insn-mark$' >/dev/null ||
+			die "INSNS=1, but build/initramfs/perf-$v.cpio.gz has no usr/bin/insn-mark: run WITH_PERF=1 scripts/make-initramfs.sh perf $v"
 	fi
 done
 
@@ -92,6 +116,13 @@ for round in $(seq 1 "$ROUNDS"); do
 			dir=$out/raw/$k-smp$smp-r$round
 			append=$(args_of "$k")
 			[ -n "${WORKLOADS:-}" ] && append="$append mmscale.workloads=${WORKLOADS// /,}"
+			plugin_out=
+			insns=()
+			if [ "${INSNS:-0}" = 1 ]; then
+				append="$append mmscale.insn=1"
+				plugin_out=$dir/insn.txt
+				insns=(--insns "$plugin_out")
+			fi
 			if [ "$round" = 1 ] && [ "$smp" = "$max_smp" ]; then
 				append="$append mmscale.perf=1"
 				[ -n "${PERF_WORKLOAD:-}" ] &&
@@ -100,10 +131,10 @@ for round in $(seq 1 "$ROUNDS"); do
 			log "[$n/$total] $k smp=$smp round $round"
 			rc=0
 			SMP=$smp MEM=${MEM:-2G} TIMEOUT=${BENCH_TIMEOUT:-900} APPEND="$append" \
-				"$S/boot-qemu.sh" perf "$(variant_of "$k")" bench "$dir" 2>"$dir.log" || rc=$?
+				QEMU_PLUGIN_OUT=$plugin_out "$S/boot-qemu.sh" perf "$(variant_of "$k")" bench "$dir" 2>"$dir.log" || rc=$?
 			[ "$rc" = 0 ] || die "boot of $k (smp $smp, round $round) failed: $dir.log, $dir/console.log"
 			python3 "$S/bench-collect.py" --kernel "$k" --smp "$smp" --round "$round" \
-				--results "$dir/results" --out "$jsonl" ||
+				--results "$dir/results" --out "$jsonl" "${insns[@]}" ||
 				die "a workload failed on $k (smp $smp, round $round): $dir/results/bench/"
 			if [ -f "$dir/results/perf-report.txt" ]; then
 				cp "$dir/results/perf-report.txt" "$out/perf-report-$k.txt"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Stage: make the guest initramfs for one kernel (FLAVOR VARIANT): Debian's
 # busybox-static, the kernel's modules, the payload of build-tests.sh, the
-# guest jobs, and (WITH_PERF=1) perf with the shared libraries it needs.
+# guest jobs, (WITH_PERF=1) perf with the shared libraries it needs, and
+# build/qemu-insn/insn-mark as /usr/bin/insn-mark where it exists.
 # Output: build/initramfs/FLAVOR-VARIANT.cpio.gz, or INITRAMFS_OUT; PAYLOAD
 # names another payload directory.
 # WITH_MODULES=0 leaves the kernel's modules out (the test module, part of
@@ -59,6 +60,11 @@ cp -a "$payload/." "$root/mmscale/"
 if [ "${WITH_PERF:-0}" = 1 ]; then
 	perfbin=$(readlink -f "$(command -v perf)")
 	copy_with_libs "$perfbin" /usr/bin/perf
+fi
+# The marker of the instruction-counting QEMU plugin (static), for
+# bench.sh's INSNS=1, where scripts/build-qemu-insn.sh has built it.
+if [ -f "$BUILD_DIR/qemu-insn/insn-mark" ]; then
+	install -m 0755 "$BUILD_DIR/qemu-insn/insn-mark" "$root/usr/bin/insn-mark"
 fi
 # Dynamically linked payload programs (if any) need the C library too.
 for f in "$root"/mmscale/bin/* "$root"/mmscale/selftests/* "$root"/mmscale/vm/*; do

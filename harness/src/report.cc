@@ -67,6 +67,11 @@ ResultRow parse_result_line(std::string_view line) {
   r.metric = string_field(j, "metric");
   r.round = int_field(j, "round");
   r.value = number_field(j, "value");
+  if (j.find("better") != nullptr) {
+    r.better = string_field(j, "better");
+    if (r.better != "higher" && r.better != "lower")
+      throw std::runtime_error("field \"better\" is neither \"higher\" nor \"lower\"");
+  }
   if (r.kernel.empty()) throw std::runtime_error("empty \"kernel\"");
   return r;
 }
@@ -91,12 +96,21 @@ Report summarise(const std::vector<ResultRow>& rows, std::string baseline) {
   if (baseline.empty() && !rows.empty()) baseline = rows.front().kernel;
   report.baseline = baseline;
 
-  // First-appearance order of workloads/metrics and kernels.
+  // First-appearance order of workloads/metrics and kernels; the direction
+  // that the rows of each workload/metric declare.
   std::vector<std::pair<std::string, std::string>> wm_order;
   std::vector<std::string> kernel_order{baseline};
+  std::map<std::pair<std::string, std::string>, std::string> better;
   for (const ResultRow& r : rows) {
     const auto wm = std::make_pair(r.workload, r.metric);
     if (std::find(wm_order.begin(), wm_order.end(), wm) == wm_order.end()) wm_order.push_back(wm);
+    if (!r.better.empty()) {
+      std::string& b = better[wm];
+      if (!b.empty() && b != r.better)
+        throw std::runtime_error(r.workload + " / " + r.metric +
+                                 ": rows declare both \"higher\" and \"lower\" is better");
+      b = r.better;
+    }
     if (std::find(kernel_order.begin(), kernel_order.end(), r.kernel) == kernel_order.end())
       kernel_order.push_back(r.kernel);
   }
@@ -115,7 +129,8 @@ Report summarise(const std::vector<ResultRow>& rows, std::string baseline) {
     const auto& [wm, smp, k] = key;
     if (report.groups.empty() || report.groups.back().workload != wm_order[wm].first ||
         report.groups.back().metric != wm_order[wm].second || report.groups.back().smp != smp)
-      report.groups.push_back({wm_order[wm].first, wm_order[wm].second, smp, {}});
+      report.groups.push_back(
+          {wm_order[wm].first, wm_order[wm].second, smp, better[wm_order[wm]], {}});
     auto sorted = values;
     std::stable_sort(sorted.begin(), sorted.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -151,7 +166,9 @@ std::string render_markdown(const Report& r, std::string_view plot_note) {
   md += "Baseline kernel: `" + r.baseline + "`.\n\n";
   md +=
       "*ratio* is the kernel's median divided by the baseline's median for the same workload, "
-      "metric and vCPU count (whether higher is better depends on the metric). *95% CI* is a "
+      "metric and vCPU count; whether higher is better depends on the metric: *better* says "
+      "so where the results declare it (for a metric where lower is better, a ratio below 1 is "
+      "the improvement). *95% CI* is a "
       "percentile bootstrap interval of that ratio (2000 resamples, fixed seed). *p* is the "
       "two-sided Mann-Whitney U test of the kernel's values against the baseline's: exact null "
       "distribution when there are no ties and each side has at most 50 values, otherwise the "
@@ -160,8 +177,9 @@ std::string render_markdown(const Report& r, std::string_view plot_note) {
       "be significant at 0.05 with fewer than 4 rounds.\n\n";
 
   md += "## Headline\n\n";
-  md += "| workload | metric | smp | kernel | median | ratio | 95% CI | p | sig. (0.05) |\n";
-  md += "|---|---|---:|---|---:|---:|---|---:|:---:|\n";
+  md +=
+      "| workload | metric | smp | kernel | median | ratio | 95% CI | p | sig. (0.05) | better |\n";
+  md += "|---|---|---:|---|---:|---:|---|---:|:---:|---|\n";
   bool any = false;
   for (const Group& g : r.groups)
     for (const KernelSummary& s : g.kernels) {
@@ -170,13 +188,15 @@ std::string render_markdown(const Report& r, std::string_view plot_note) {
       md += "| " + g.workload + " | " + g.metric + " | " + std::to_string(g.smp) + " | " +
             s.kernel + " | " + format_value(s.median) + " | " + fmt("%.3f", s.ratio) + " | [" +
             fmt("%.3f", s.ratio_ci.lo) + ", " + fmt("%.3f", s.ratio_ci.hi) + "] | " +
-            format_p(s.mwu) + " | " + (s.mwu.p_value < 0.05 ? "yes" : "no") + " |\n";
+            format_p(s.mwu) + " | " + (s.mwu.p_value < 0.05 ? "yes" : "no") + " | " + g.better +
+            " |\n";
     }
-  if (!any) md += "| (no kernel to compare with the baseline) | | | | | | | | |\n";
+  if (!any) md += "| (no kernel to compare with the baseline) | | | | | | | | | |\n";
 
   md += "\n## Details\n";
   for (const Group& g : r.groups) {
-    md += "\n### " + g.workload + " / " + g.metric + ", smp " + std::to_string(g.smp) + "\n\n";
+    md += "\n### " + g.workload + " / " + g.metric + ", smp " + std::to_string(g.smp) +
+          (g.better.empty() ? "" : " (" + g.better + " is better)") + "\n\n";
     md += "| kernel | n | median | min | max | ratio | 95% CI | p |\n";
     md += "|---|---:|---:|---:|---:|---:|---|---:|\n";
     for (const KernelSummary& s : g.kernels) {
@@ -217,6 +237,7 @@ Json render_json(const Report& r) {
     }
     Json jg;
     jg.set("workload", g.workload).set("metric", g.metric).set("smp", g.smp);
+    if (!g.better.empty()) jg.set("better", g.better);
     jg.set("kernels", std::move(kernels));
     groups.push(std::move(jg));
   }

@@ -19,6 +19,7 @@ struct ResultRow {
   std::string metric;
   int round = 0;
   double value = 0;
+  std::string better;  // optional: "higher" or "lower" is better; empty: not declared
 };
 
 // Parses one line; throws std::runtime_error (JSON syntax, missing or
@@ -44,6 +45,7 @@ struct Group {
   std::string workload;
   std::string metric;
   int smp = 0;
+  std::string better;                  // "higher", "lower" or "" (not declared by any row)
   std::vector<KernelSummary> kernels;  // baseline first, then first appearance
 };
 
@@ -52,7 +54,8 @@ struct Report {
   std::vector<Group> groups;  // by workload, metric (first appearance), smp ascending
 };
 
-// @baseline empty: the first kernel in @rows.
+// @baseline empty: the first kernel in @rows.  Throws std::runtime_error
+// when rows of one workload and metric declare opposite directions.
 Report summarise(const std::vector<ResultRow>& rows, std::string baseline);
 
 std::string render_markdown(const Report& r, std::string_view plot_note);

@@ -104,6 +104,12 @@ ThreadBody pft_body(std::size_t size) {
 WorkloadResult rate_result(const TimedRun& run, const std::string& metric, const char* unit) {
   WorkloadResult r;
   r.metrics.push_back({metric, total_rate(run.threads), unit});
+  // The count the rate is made of, for costs per operation (instructions).
+  std::uint64_t ops = 0;
+  for (const ThreadResult& t : run.threads) ops += t.ops;
+  const std::string_view rate_unit(unit);
+  r.metrics.push_back(
+      {"ops", static_cast<double>(ops), std::string(rate_unit.substr(0, rate_unit.find('/')))});
   r.metrics.push_back({"user_s", run.cpu.user_s, "s"});
   r.metrics.push_back({"sys_s", run.cpu.sys_s, "s"});
   r.per_thread_metric = metric;

@@ -95,6 +95,43 @@ TEST(Report, GroupsRatiosAndSignificance) {
   EXPECT_EQ(k.find("values")->as_array().size(), 5u);
 }
 
+TEST(Report, DeclaredDirectionReachesTheReport) {
+  std::string s = sample();
+  for (int r = 0; r < 3; ++r) {
+    Json a = parse_json(line("vanilla", 2, "pft", "insns_per_op", r, 1000 + r));
+    Json b = parse_json(line("spf", 2, "pft", "insns_per_op", r, 900 + r));
+    s += a.set("better", "lower").dump() + "\n" + b.set("better", "lower").dump() + "\n";
+  }
+  std::istringstream in(s);
+  const Report r = summarise(read_results(in, "x"), "vanilla");
+  ASSERT_EQ(r.groups.size(), 3u);
+  EXPECT_EQ(r.groups[0].better, "");  // faults_per_s: not declared
+  const Group& g = r.groups[2];
+  EXPECT_EQ(g.metric, "insns_per_op");
+  EXPECT_EQ(g.better, "lower");
+  EXPECT_DOUBLE_EQ(g.kernels[1].ratio, 901.0 / 1001.0);  // the ratio is never inverted
+
+  const std::string md = render_markdown(r, "no plot");
+  EXPECT_NE(md.find("| pft | insns_per_op | 2 | spf | 901 | 0.900 | ["), std::string::npos) << md;
+  EXPECT_NE(md.find("| 0.100 | no | lower |\n"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 0.008 | yes |  |\n"), std::string::npos) << md;
+  EXPECT_NE(md.find("### pft / insns_per_op, smp 2 (lower is better)\n"), std::string::npos);
+  const Json j = render_json(r);
+  EXPECT_EQ(j.find("groups")->as_array()[2].find("better")->as_string(), "lower");
+  EXPECT_EQ(j.find("groups")->as_array()[0].find("better"), nullptr);
+}
+
+TEST(Report, ConflictingOrUnknownDirectionIsAnError) {
+  const std::string base = line("a", 1, "w", "m", 0, 1);
+  Json lower = parse_json(base), higher = parse_json(base), odd = parse_json(base);
+  lower.set("better", "lower");
+  higher.set("better", "higher");
+  odd.set("better", "smaller");
+  EXPECT_THROW(parse_result_line(odd.dump()), std::runtime_error);
+  std::istringstream in(lower.dump() + "\n" + higher.dump() + "\n");
+  EXPECT_THROW(summarise(read_results(in, "x"), ""), std::runtime_error);
+}
+
 TEST(Report, DefaultBaselineIsFirstKernel) {
   std::istringstream in(sample());
   EXPECT_EQ(summarise(read_results(in, "x"), "").baseline, "spf");

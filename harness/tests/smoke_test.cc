@@ -1,6 +1,8 @@
 // Runs every workload briefly on the host: each must report a positive rate.
 #include <gtest/gtest.h>
 
+#include <cstdint>
+
 #include "ebizzy.h"
 #include "error.h"
 #include "workload.h"
@@ -34,6 +36,16 @@ TEST_P(WorkloadSmoke, PositiveRate) {
 INSTANTIATE_TEST_SUITE_P(All, WorkloadSmoke,
                          testing::Values("pft", "page_fault1", "page_fault2", "page_fault3",
                                          "mmap_loop", "writer", "dontneed"));
+
+TEST(RateSmoke, ReportsTheOperationCount) {
+  for (const char* name : {"pft", "mmap_loop", "dontneed"}) {
+    const auto w = make_workload(name);
+    const WorkloadResult r = w->run(quick());
+    EXPECT_GT(r.get("ops"), 0) << name;
+    EXPECT_EQ(r.get("ops"), static_cast<double>(static_cast<std::uint64_t>(r.get("ops"))));
+    EXPECT_EQ(r.to_json(name, quick()).find("ops")->as_number(), r.get("ops")) << name;
+  }
+}
 
 TEST(WriterSmoke, ReportsBothPhases) {
   WorkloadParams p = quick();

@@ -4,7 +4,12 @@
 # bench.list, ebizzy-mTt-N by default) and its report.  A workload that runs
 # longer than mmscale.bench_timeout=SECONDS (120) is killed (status 137 in
 # NAME.rc), so that one hung tool fails its workload instead of holding
-# the whole boot until the host's timeout.
+# the whole boot until the host's timeout.  With mmscale.insn=1 (bench.sh's
+# INSNS=1, QEMU with the insn plugin), insn-mark runs right before and right
+# after each workload: the plugin numbers the marks from 0 in the order they
+# run; NAME.insn gets the workload's two mark numbers ("START END") and
+# insn-marks the number of marks this job ran (the host checks that the
+# plugin saw as many: no mark but these).
 # shellcheck source=lib.sh
 . /mmscale/jobs/lib.sh
 
@@ -13,15 +18,26 @@ export N
 limit=120
 only=
 perf_workload=ebizzy-mTt-N
+insn=0
 read -r cmdline </proc/cmdline
 for arg in $cmdline; do
 	case "$arg" in
 	mmscale.bench_timeout=*) limit=${arg#mmscale.bench_timeout=} ;;
 	mmscale.workloads=*) only=,${arg#mmscale.workloads=}, ;;
 	mmscale.perf_workload=*) perf_workload=${arg#mmscale.perf_workload=} ;;
+	mmscale.insn=1) insn=1 ;;
 	esac
 done
 mkdir -p /results/bench
+marks=0
+if [ "$insn" = 1 ]; then
+	if command -v insn-mark >/dev/null; then
+		echo 0 >/results/bench/insn-marks
+	else
+		say "bench: mmscale.insn=1, but no insn-mark in the image"
+		insn=0
+	fi
+fi
 if [ ! -e /sys/kernel/debug/mmscale/ctl ]; then
 	insmod /mmscale/mmscale_test.ko || say "bench: cannot load the test module"
 fi
@@ -34,10 +50,22 @@ while read -r name cmd; do
 	case "$only" in '' | *",$name,"*) ;; *) continue ;; esac
 	say "bench/$name: $cmd"
 	# exec: the timeout's SIGKILL must reach the tool, not only a shell.
+	# The marks (insn=1) hug the command: nothing else between them.
+	start=$marks
+	[ "$insn" = 1 ] && insn-mark && marks=$((marks + 1))
 	timeout -s KILL "$limit" sh -c "exec $cmd" \
 		>"/results/bench/$name.json" 2>"/results/bench/$name.err" </dev/null
 	rc=$?
+	[ "$insn" = 1 ] && insn-mark && marks=$((marks + 1))
 	echo "$rc" >"/results/bench/$name.rc"
+	if [ "$insn" = 1 ]; then
+		echo "$marks" >/results/bench/insn-marks
+		if [ "$marks" = $((start + 2)) ]; then
+			echo "$start $((start + 1))" >"/results/bench/$name.insn"
+		else
+			say "bench/$name: insn-mark failed"
+		fi
+	fi
 	[ "$rc" = 137 ] && say "bench/$name: killed after ${limit}s"
 done </mmscale/jobs/bench.list
 
