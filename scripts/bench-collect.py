@@ -18,6 +18,13 @@ Each workload then also yields insns_total (the instructions of all vCPUs
 between its marks) and, where its JSON has a total count of operations
 ("ops" of faultbench's rate workloads, "records" of ebizzy),
 insns_per_op; both lines carry "better": "lower".
+
+On a kernel with speculative page faults the guest also writes
+bench/NAME.vmstat: what each spf_* counter of /proc/vmstat moved by
+during the workload.  Each such workload yields spf_attempts, spf_aborts
+(attempts that did not finish speculatively, hand-overs included;
+"better": "lower") and, when there was an attempt, spf_success_pct
+("better": "higher").
 """
 
 import argparse
@@ -66,6 +73,30 @@ def insn_metrics(bench, name, obj, totals):
         if isinstance(ops, (int, float)) and not isinstance(ops, bool) and ops > 0:
             metrics.append(("insns_per_op", insns / ops))
             break
+    return metrics
+
+
+def vmstat_metrics(path):
+    """[(metric, value, better)] of one workload's NAME.vmstat ("NAME DELTA"
+    lines); raises ValueError on a malformed file."""
+    counts = {}
+    with open(path) as f:
+        for line in f:
+            words = line.split()
+            if not words:
+                continue
+            if len(words) != 2 or not words[0].startswith("spf_"):
+                raise ValueError("%s: unexpected line: %s" % (path, line.strip()))
+            counts[words[0]] = int(words[1])
+    try:
+        attempts, success = counts["spf_attempt"], counts["spf_success"]
+    except KeyError as e:
+        raise ValueError("%s: no %s" % (path, e.args[0]))
+    if not 0 <= success <= attempts:
+        raise ValueError("%s: %d successes of %d attempts" % (path, success, attempts))
+    metrics = [("spf_attempts", attempts, None), ("spf_aborts", attempts - success, "lower")]
+    if attempts > 0:
+        metrics.append(("spf_success_pct", 100.0 * success / attempts, "higher"))
     return metrics
 
 
@@ -137,6 +168,15 @@ def main():
                     continue
                 if isinstance(value, (int, float)):
                     out.write(row(name, key, value))
+            if os.path.exists(base + ".vmstat"):
+                try:
+                    for key, value, better in vmstat_metrics(base + ".vmstat"):
+                        extra = {"better": better} if better else {}
+                        out.write(row(name, key, value, **extra))
+                except ValueError as e:
+                    print("bench-collect: %s %s smp=%d: %s" % (a.kernel, name, a.smp, e),
+                          file=sys.stderr)
+                    bad = 1
             if totals is not None:
                 try:
                     metrics = insn_metrics(bench, name, obj, totals)

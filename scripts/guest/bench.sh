@@ -9,7 +9,10 @@
 # after each workload: the plugin numbers the marks from 0 in the order they
 # run; NAME.insn gets the workload's two mark numbers ("START END") and
 # insn-marks the number of marks this job ran (the host checks that the
-# plugin saw as many: no mark but these).
+# plugin saw as many: no mark but these).  On a kernel with speculative
+# page faults, NAME.vmstat gets what each spf_* counter of /proc/vmstat
+# moved by while the workload ran ("spf_attempt 1234" lines; the whole
+# system's faults, read outside the marks).
 # shellcheck source=lib.sh
 . /mmscale/jobs/lib.sh
 
@@ -41,6 +44,8 @@ fi
 if [ ! -e /sys/kernel/debug/mmscale/ctl ]; then
 	insmod /mmscale/mmscale_test.ko || say "bench: cannot load the test module"
 fi
+spf=0
+grep -q '^spf_attempt ' /proc/vmstat && spf=1
 # pft-style workloads want 4 KiB faults.
 echo never >/sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null
 
@@ -52,12 +57,18 @@ while read -r name cmd; do
 	# exec: the timeout's SIGKILL must reach the tool, not only a shell.
 	# The marks (insn=1) hug the command: nothing else between them.
 	start=$marks
+	[ "$spf" = 1 ] && grep '^spf_' /proc/vmstat >/tmp/spf.before
 	[ "$insn" = 1 ] && insn-mark && marks=$((marks + 1))
 	timeout -s KILL "$limit" sh -c "exec $cmd" \
 		>"/results/bench/$name.json" 2>"/results/bench/$name.err" </dev/null
 	rc=$?
 	[ "$insn" = 1 ] && insn-mark && marks=$((marks + 1))
 	echo "$rc" >"/results/bench/$name.rc"
+	if [ "$spf" = 1 ]; then
+		grep '^spf_' /proc/vmstat >/tmp/spf.after
+		awk 'NR == FNR { before[$1] = $2; next } { print $1, $2 - before[$1] }' \
+			/tmp/spf.before /tmp/spf.after >"/results/bench/$name.vmstat"
+	fi
 	if [ "$insn" = 1 ]; then
 		echo "$marks" >/results/bench/insn-marks
 		if [ "$marks" = $((start + 2)) ]; then

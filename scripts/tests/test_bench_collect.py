@@ -111,6 +111,38 @@ class BenchCollect(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertIn("insn-mark in the initramfs", err)
 
+    def test_spf_counters(self):
+        self.write("pft.vmstat", "spf_attempt 2000\nspf_success 1990\n"
+                                 "spf_abort_not_anon 4\nspf_handover 6\n")
+        rc, rows, err = self.collect()
+        self.assertEqual(rc, 0, err)
+        pft = self.metrics(rows, "pft")
+        self.assertEqual(pft["spf_attempts"]["value"], 2000)
+        self.assertEqual(pft["spf_aborts"]["value"], 10)
+        self.assertEqual(pft["spf_aborts"]["better"], "lower")
+        self.assertAlmostEqual(pft["spf_success_pct"]["value"], 99.5)
+        self.assertEqual(pft["spf_success_pct"]["better"], "higher")
+        # A kernel without the counters (vanilla): no vmstat file, no rows.
+        self.assertNotIn("spf_attempts", self.metrics(rows, "ebizzy-mTt-N"))
+
+    def test_spf_no_attempt_has_no_percentage(self):
+        self.write("pft.vmstat", "spf_attempt 0\nspf_success 0\n")
+        rc, rows, err = self.collect()
+        self.assertEqual(rc, 0, err)
+        pft = self.metrics(rows, "pft")
+        self.assertEqual(pft["spf_attempts"]["value"], 0)
+        self.assertNotIn("spf_success_pct", pft)
+
+    def test_malformed_spf_counters_are_an_error(self):
+        for text, msg in (("spf_attempt 10\n", "no spf_success"),
+                          ("spf_attempt 10\nspf_success 11\n", "11 successes of 10"),
+                          ("spf_attempt ten\nspf_success 1\n", "invalid literal"),
+                          ("pgfault 10\n", "unexpected line")):
+            self.write("pft.vmstat", text)
+            rc, _, err = self.collect()
+            self.assertEqual(rc, 1, text)
+            self.assertIn(msg, err)
+
 
 if __name__ == "__main__":
     unittest.main()
