@@ -47,14 +47,21 @@ TEST(RateSmoke, ReportsTheOperationCount) {
   }
 }
 
-TEST(WriterSmoke, ReportsBothPhases) {
+TEST(WriterSmoke, ReportsAllThreePhases) {
   WorkloadParams p = quick();
   p.writers = 1;
   const WorkloadResult r = make_workload("writer")->run(p);
-  EXPECT_GT(r.get("faults_per_s_alone"), 0);
-  EXPECT_GT(r.get("faults_per_s_with_writer"), 0);
-  EXPECT_GT(r.get("fault_ratio"), 0);
+  const double alone = r.get("faults_per_s_alone");
+  const double spin = r.get("faults_per_s_with_spinner");
+  const double with_writer = r.get("faults_per_s_with_writer");
+  EXPECT_GT(alone, 0);
+  EXPECT_GT(spin, 0);
+  EXPECT_GT(with_writer, 0);
+  EXPECT_DOUBLE_EQ(r.get("fault_ratio"), with_writer / alone);
+  EXPECT_DOUBLE_EQ(r.get("control_ratio"), spin / alone);
+  EXPECT_DOUBLE_EQ(r.get("writer_vs_control"), with_writer / spin);
   EXPECT_GT(r.get("writer_mmaps_per_s"), 0);
+  EXPECT_EQ(r.per_thread.size(), 1U);
 }
 
 TEST(HoldLatSmoke, RunsOrSkips) {
