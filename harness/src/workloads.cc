@@ -216,27 +216,28 @@ BesideRun run_beside(const WorkloadParams& p, const ThreadBody& measured,
   return r;
 }
 
-// @threads copies of @measured alone for the run time: their total rate.
-double run_alone(const WorkloadParams& p, const ThreadBody& measured) {
-  return total_rate(
-      run_timed(std::vector<ThreadBody>(p.threads, measured), duration_of(p)).threads);
+// @n copies of @body alone for the run time: their total rate.
+double run_alone(const WorkloadParams& p, unsigned n, const ThreadBody& body) {
+  return total_rate(run_timed(std::vector<ThreadBody>(n, body), duration_of(p)).threads);
 }
 
 double ratio(double part, double whole) { return whole > 0 ? part / whole : 0.0; }
 
 // pft alone, then beside -W threads that only spin in user space, then
 // beside -W threads that mmap+munmap one untouched page (write-lockers of
-// mmap_lock that need no TLB shootdown).  The spinning phase is the
-// control: what -W busy vCPUs cost the faulters without touching the mm
-// (under TCG on a host with as many cores as vCPUs, a busy vCPU leaves
-// QEMU and the host no idle core), so that writer_vs_control shows what
-// the writers' mmap_lock holds cost beyond it.
+// mmap_lock that need no TLB shootdown); last the writers alone.  The
+// spinning phase is the control: what -W busy threads cost the faulters
+// without touching the mm (under TCG at 2 vCPUs the faulters ran about 5%
+// faster beside a spinner than alone), so that writer_vs_control shows
+// what the writers cost beyond a busy vCPU.  writer_kept is the writers'
+// side: their rate beside the faulters over their rate alone (starved
+// writers keep little).
 class Writer : public Workload {
  public:
   std::string_view name() const override { return "writer"; }
   std::string_view description() const override {
-    return "pft (-t) alone, beside -W spinning threads, beside -W mmap/munmap writer threads; "
-           "-S per phase";
+    return "pft (-t) alone, beside -W spinning threads, beside -W mmap/munmap writer threads, "
+           "then the writers alone; -S per phase";
   }
   WorkloadResult run(const WorkloadParams& p) override {
     const ThreadBody fault = pft_body(region_size(p, 64 * kMiB));
@@ -253,9 +254,10 @@ class Writer : public Workload {
       }
       return ops;
     };
-    const double alone = run_alone(p, fault);
+    const double alone = run_alone(p, p.threads, fault);
     const BesideRun spin = run_beside(p, fault, std::vector<ThreadBody>(p.writers, spinner));
     const BesideRun w = run_beside(p, fault, std::vector<ThreadBody>(p.writers, writer));
+    const double writer_alone = run_alone(p, p.writers, writer);
     WorkloadResult r;
     r.metrics.push_back({"faults_per_s_alone", alone, "faults/s"});
     r.metrics.push_back({"faults_per_s_with_spinner", spin.beside, "faults/s"});
@@ -264,6 +266,8 @@ class Writer : public Workload {
     r.metrics.push_back({"control_ratio", ratio(spin.beside, alone), ""});
     r.metrics.push_back({"writer_vs_control", ratio(w.beside, spin.beside), ""});
     r.metrics.push_back({"writer_mmaps_per_s", w.others, "mmaps/s"});
+    r.metrics.push_back({"writer_mmaps_per_s_alone", writer_alone, "mmaps/s"});
+    r.metrics.push_back({"writer_kept", ratio(w.others, writer_alone), ""});
     r.per_thread_metric = "faults_per_s_with_writer";
     r.per_thread = w.per_thread;
     return r;
@@ -350,7 +354,7 @@ class DontNeedHold : public Workload {
     };
 
     const ThreadBody body = dontneed_body(region_size(p, 4 * kMiB));
-    const double alone = run_alone(p, body);
+    const double alone = run_alone(p, p.threads, body);
     const BesideRun b = run_beside(p, body, {holder});
     WorkloadResult r;
     r.metrics.push_back({"pages_per_s_alone", alone, "pages/s"});

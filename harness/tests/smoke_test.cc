@@ -47,7 +47,7 @@ TEST(RateSmoke, ReportsTheOperationCount) {
   }
 }
 
-TEST(WriterSmoke, ReportsAllThreePhases) {
+TEST(WriterSmoke, ReportsAllFourPhases) {
   WorkloadParams p = quick();
   p.writers = 1;
   const WorkloadResult r = make_workload("writer")->run(p);
@@ -61,6 +61,9 @@ TEST(WriterSmoke, ReportsAllThreePhases) {
   EXPECT_DOUBLE_EQ(r.get("control_ratio"), spin / alone);
   EXPECT_DOUBLE_EQ(r.get("writer_vs_control"), with_writer / spin);
   EXPECT_GT(r.get("writer_mmaps_per_s"), 0);
+  EXPECT_GT(r.get("writer_mmaps_per_s_alone"), 0);
+  EXPECT_DOUBLE_EQ(r.get("writer_kept"),
+                   r.get("writer_mmaps_per_s") / r.get("writer_mmaps_per_s_alone"));
   EXPECT_EQ(r.per_thread.size(), 1U);
 }
 
