@@ -8,7 +8,10 @@
 # machine's libraries never mix in), its firmware, the perf kernels of
 # KERNELS (vanilla patched v6.12 by default) as build-kernel.sh made
 # them, a small initramfs for each (ebizzy, faultbench, mmscale-ctl and
-# the test module; no kernel modules, no perf) and the static abstat.
+# the test module; no kernel modules), perf with its libraries in one
+# archive for all kernels (perf-tools.cpio.gz, which scale-device.sh
+# appends to each initramfs; WITH_PERF=0 leaves it out) and the static
+# abstat.
 # The kernels must be built already (make bench, or
 # scripts/build-kernel.sh perf VARIANT): this script builds none, and
 # says which one is missing.
@@ -77,6 +80,20 @@ for v in $KERNELS; do
 	mv "$stage/initramfs-tmp/perf-$v.cpio.gz" "$stage/build/initramfs/"
 done
 rm -rf "$stage/initramfs-tmp" "$stage/payload-tmp"
+# perf once, not in every kernel's image: the kernel unpacks concatenated
+# cpio archives, so scale-device.sh appends this one to each initramfs and
+# round 1 of each kernel records a profile, as bench.sh does here.
+if [ "${WITH_PERF:-1}" = 1 ]; then
+	perfbin=$(readlink -f "$(command -v perf)") || die "perf missing: scripts/install-deps.sh"
+	proot=$stage/perf-root
+	install -D -m 0755 "$perfbin" "$proot/usr/bin/perf"
+	for lib in $(ldd "$perfbin" | grep -o '/[^ ]*'); do
+		install -D -m 0755 "$(readlink -f "$lib")" "$proot$lib"
+	done
+	(cd "$proot" && find . | cpio -o -H newc --quiet) | gzip -9 >"$stage/build/initramfs/perf-tools.cpio.gz"
+	rm -rf "$proot"
+	log "perf: $(du -h "$stage/build/initramfs/perf-tools.cpio.gz" | cut -f1) ($perfbin)"
+fi
 cp "$abstat" "$stage/build/harness-static/"
 printf '%s\n' "$KERNELS" >"$stage/kernels"
 

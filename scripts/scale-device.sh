@@ -4,8 +4,9 @@
 # by scripts/scale-bundle.sh), then run scripts/bench.sh on its kernels
 # at SMPS (16) for ROUNDS (3) interleaved rounds of WORKLOADS (ebizzy
 # -mTt N, pft, writer).  Everything it measures goes to OUTDIR ($OUT on
-# the lent machine, else results/scale-<time>): report.md, bench.jsonl
-# and raw.tar.gz with every console log.
+# the lent machine, else results/scale-<time>): report.md, bench.jsonl,
+# the perf profiles of ebizzy (perf-report-KERNEL.txt, round 1; PERF=0:
+# none) and raw.tar.gz with every console log.
 #
 # DEADLINE (seconds, 420) bounds the benchmark: when it runs out, the
 # rounds measured so far still make the report.  A first boot with one
@@ -33,6 +34,16 @@ export PATH=$work/bin:$PATH BUILD_DIR=$work/build LOG_DIR=$work/logs
 qemu-system-x86_64 --version | head -n 1 >&2
 
 KERNELS=${KERNELS:-$(cat "$work/kernels")}
+# perf (scale-bundle.sh's perf-tools.cpio.gz) goes into every kernel's
+# initramfs: round 1 of each kernel records a profile of ebizzy.  PERF=0:
+# no profiles.
+if [ "${PERF:-1}" = 1 ] && [ -f "$work/build/initramfs/perf-tools.cpio.gz" ]; then
+	read -r -a bundled <"$work/kernels"
+	for v in "${bundled[@]}"; do
+		cat "$work/build/initramfs/perf-tools.cpio.gz" >>"$work/build/initramfs/perf-$v.cpio.gz"
+	done
+	say "perf added to the initramfs of ${bundled[*]}"
+fi
 SMPS=${SMPS:-16}
 ROUNDS=${ROUNDS:-3}
 WORKLOADS=${WORKLOADS:-"ebizzy-mTt-N pft writer"}
@@ -67,6 +78,7 @@ fi
 for f in report.md bench.jsonl results.json; do
 	[ -f "$work/bench/$f" ] && cp "$work/bench/$f" "$outdir/"
 done
+cp "$work/bench"/perf-report-*.txt "$work/bench"/perf-symbols-*.txt "$outdir/" 2>/dev/null || true
 tar -C "$work" -czf "$outdir/raw.tar.gz" --exclude='*.img' bench check logs 2>/dev/null || true
 say "results in $outdir"
 [ -f "$outdir/report.md" ] && cat "$outdir/report.md"
