@@ -32,9 +32,11 @@ if [ -d /mmscale/vm ]; then
 	cd / || exit 1
 fi
 
-# The mm torture tool: a short seeded run (the seed is in the log).
+# The mm torture tool: a short seeded run (the seed is in the log), then
+# two processes at once (torture-pair.sh: VMAs recycled across mms).
 if [ -x /mmscale/bin/torture ]; then
 	run_test torture torture-60s 240 rc torture -t 4 -S 60
+	run_test torture torture-pair-45s 240 rc sh /mmscale/jobs/torture-pair.sh 45
 fi
 
 # locktorture: a short run of each lock type in LOCKTORTURE_TYPES.

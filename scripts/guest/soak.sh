@@ -30,6 +30,7 @@ while [ $(($(cut -d. -f1 /proc/uptime) - start)) -lt "$duration" ]; do
 	n=$((n + 1))
 	say "soak: iteration $n, swap used $(awk '/SwapTotal/ {t=$2} /SwapFree/ {f=$2} END {print t-f}' /proc/meminfo) kB"
 	run_test "soak-$n" torture 300 rc torture -t 4 -S 60
+	run_test "soak-$n" torture-pair 300 rc sh /mmscale/jobs/torture-pair.sh 60
 	for t in /mmscale/selftests/*; do
 		[ -x "$t" ] || continue
 		run_test "soak-$n" "$(basename "$t")" 300 tap "$t"
