@@ -50,6 +50,28 @@ src_dir() {
 	esac
 }
 
+# copy_libs ROOT BINARY: the shared libraries of a dynamically linked
+# program, at their paths under the image root ROOT.
+copy_libs() {
+	local lib
+	for lib in $(ldd "$2" 2>/dev/null | grep -o '/[^ ]*'); do
+		[ -e "$1$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$1$lib"
+	done
+}
+
+# copy_with_libs ROOT BINARY DEST: a program as ROOT/DEST, and its libraries.
+copy_with_libs() {
+	install -D -m 0755 "$2" "$1$3"
+	copy_libs "$1" "$2"
+}
+
+# perf_binary: the host's perf program (the file /usr/bin/perf leads to).
+perf_binary() {
+	local perf
+	perf=$(command -v perf) || die "perf missing: scripts/install-deps.sh"
+	readlink -f "$perf"
+}
+
 check_flavor() {
 	case "$1" in
 	debug | perf) ;;

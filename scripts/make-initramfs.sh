@@ -24,20 +24,6 @@ file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' ||
 	die "/bin/busybox is not static: apt-get install busybox-static"
 [ -d "$payload" ] || die "no payload: run scripts/build-tests.sh $flavor $variant"
 
-# copy_libs BINARY: the shared libraries of a dynamically linked program.
-copy_libs() {
-	local lib
-	for lib in $(ldd "$1" 2>/dev/null | grep -o '/[^ ]*'); do
-		[ -e "$root$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$root$lib"
-	done
-}
-
-# copy_with_libs BINARY DEST: a program and its libraries.
-copy_with_libs() {
-	install -D -m 0755 "$1" "$root$2"
-	copy_libs "$1"
-}
-
 rm -rf "$root"
 mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,root,mnt,usr/bin,usr/sbin,lib,results}
 mkdir -p "$root/sys/kernel/debug" "$root/mmscale/jobs"
@@ -58,8 +44,8 @@ fi
 cp -a "$payload/." "$root/mmscale/"
 
 if [ "${WITH_PERF:-0}" = 1 ]; then
-	perfbin=$(readlink -f "$(command -v perf)")
-	copy_with_libs "$perfbin" /usr/bin/perf
+	perfbin=$(perf_binary)
+	copy_with_libs "$root" "$perfbin" /usr/bin/perf
 fi
 # The marker of the instruction-counting QEMU plugin (static), for
 # bench.sh's INSNS=1, where scripts/build-qemu-insn.sh has built it.
@@ -72,7 +58,7 @@ for f in "$root"/mmscale/bin/* "$root"/mmscale/selftests/* "$root"/mmscale/vm/*;
 		continue
 	fi
 	if file "$f" | grep -q 'dynamically linked'; then
-		copy_libs "$f"
+		copy_libs "$root" "$f"
 	fi
 done
 

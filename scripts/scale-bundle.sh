@@ -84,12 +84,9 @@ rm -rf "$stage/initramfs-tmp" "$stage/payload-tmp"
 # cpio archives, so scale-device.sh appends this one to each initramfs and
 # round 1 of each kernel records a profile, as bench.sh does here.
 if [ "${WITH_PERF:-1}" = 1 ]; then
-	perfbin=$(readlink -f "$(command -v perf)") || die "perf missing: scripts/install-deps.sh"
+	perfbin=$(perf_binary)
 	proot=$stage/perf-root
-	install -D -m 0755 "$perfbin" "$proot/usr/bin/perf"
-	for lib in $(ldd "$perfbin" | grep -o '/[^ ]*'); do
-		install -D -m 0755 "$(readlink -f "$lib")" "$proot$lib"
-	done
+	copy_with_libs "$proot" "$perfbin" /usr/bin/perf
 	(cd "$proot" && find . | cpio -o -H newc --quiet) | gzip -9 >"$stage/build/initramfs/perf-tools.cpio.gz"
 	rm -rf "$proot"
 	log "perf: $(du -h "$stage/build/initramfs/perf-tools.cpio.gz" | cut -f1) ($perfbin)"
