@@ -19,7 +19,10 @@
 # build/qemu-insn/libinsn.so of scripts/build-qemu-insn.sh, with any SMP:
 # it writes to PATH a line with the guest's executed instructions per vCPU
 # each time the guest runs the marker instruction, e.g. build/qemu-insn/
-# insn-mark, and one when QEMU exits; see tools/qemu-insn/insn.c).
+# insn-mark, and one when QEMU exits; see tools/qemu-insn/insn.c),
+# QEMU_PLUGIN_PROF=PATH (with QEMU_PLUGIN_OUT: also write the instructions
+# each translation block ran between marks 0 and 1, 2 and 3, ..., for
+# scripts/insn-profile.py).
 # Exits 0 when the guest finished its job, 1 when it did not come up,
 # 2 on a timeout.
 set -euo pipefail
@@ -62,7 +65,14 @@ if [ -n "${QEMU_PLUGIN_OUT:-}" ]; then
 	[ -f "$plugin" ] || die "QEMU_PLUGIN_OUT: no $plugin: run scripts/build-qemu-insn.sh"
 	case "$QEMU_PLUGIN_OUT" in *,*) die "QEMU_PLUGIN_OUT=$QEMU_PLUGIN_OUT: a path without commas, please" ;; esac
 	mkdir -p "$(dirname "$QEMU_PLUGIN_OUT")"
-	qemu+=(-plugin "$plugin,out=$QEMU_PLUGIN_OUT")
+	popt=
+	if [ -n "${QEMU_PLUGIN_PROF:-}" ]; then
+		case "$QEMU_PLUGIN_PROF" in *,*) die "QEMU_PLUGIN_PROF=$QEMU_PLUGIN_PROF: a path without commas, please" ;; esac
+		popt=",prof=$QEMU_PLUGIN_PROF"
+	fi
+	qemu+=(-plugin "$plugin,out=$QEMU_PLUGIN_OUT$popt")
+elif [ -n "${QEMU_PLUGIN_PROF:-}" ]; then
+	die "QEMU_PLUGIN_PROF needs QEMU_PLUGIN_OUT"
 fi
 
 if [ "$job" = shell ]; then

@@ -43,7 +43,7 @@ stage install-deps "$MMSCALE_TOP/scripts/install-deps.sh" || true
 if [ "${HOST_TESTS:-1}" = 1 ]; then
 log "host: runner self-tests"
 rc=0
-(cd "$MMSCALE_TOP/scripts" && python3 -m unittest -v tests.test_verdict tests.test_bench_collect) \
+(cd "$MMSCALE_TOP/scripts" && python3 -m unittest -v tests.test_verdict tests.test_bench_collect tests.test_insn_profile) \
 	>"$out/host-runner.log" 2>&1 || rc=$?
 "${verdict[@]}" pyunit --suite host-runner --log "$out/host-runner.log" --rc "$rc" --out "$res"
 

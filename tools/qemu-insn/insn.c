@@ -30,6 +30,17 @@
  * TCG takes interrupts only between blocks.  A mark's own block is counted
  * whole, including the instructions after the mark.
  *
+ * With prof=PROFILE as well, the plugin also counts, per translation
+ * block, the instructions executed between an even-numbered mark and the
+ * next (mark 0 to mark 1, mark 2 to mark 3, ...), on all vCPUs, and writes
+ * them to PROFILE at exit, one line per block address:
+ *
+ *   <guest vaddr in hex> <instructions>
+ *
+ * scripts/insn-profile.py turns that into instructions per kernel function
+ * (System.map).  A block is attributed to the address it starts at; a
+ * function's count is exact up to the precision above.
+ *
  * Written against QEMU 7.2's plugin API (QEMU_PLUGIN_VERSION 1); the header
  * comes from scripts/get-qemu-plugin-header.sh.
  */
@@ -74,6 +85,23 @@ static const char *out_path;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long nr_marks;
 
+/*
+ * The profile: one record per translated block, kept on a list (a block
+ * translated again gets a second record; the output adds them up by
+ * address).  prof_on is set between an even mark and the next one.
+ */
+struct tb_prof {
+	uint64_t vaddr;
+	uint64_t insns;
+	uint32_t n;
+	struct tb_prof *next;
+};
+
+static const char *prof_path;
+static struct tb_prof *prof_list;
+static pthread_mutex_t prof_lock = PTHREAD_MUTEX_INITIALIZER;
+static int prof_on;
+
 /* Called at the start of every executed block; udata is its length. */
 static void tb_exec(unsigned int vcpu, void *udata)
 {
@@ -84,6 +112,16 @@ static void tb_exec(unsigned int vcpu, void *udata)
 	n = __atomic_load_n(&counts[vcpu].insns, __ATOMIC_RELAXED);
 	__atomic_store_n(&counts[vcpu].insns, n + (uintptr_t)udata,
 			 __ATOMIC_RELAXED);
+}
+
+/* Called at the start of every executed block when profiling. */
+static void tb_exec_prof(unsigned int vcpu, void *udata)
+{
+	struct tb_prof *tp = udata;
+
+	tb_exec(vcpu, (void *)(uintptr_t)tp->n);
+	if (__atomic_load_n(&prof_on, __ATOMIC_RELAXED))
+		__atomic_fetch_add(&tp->insns, tp->n, __ATOMIC_RELAXED);
 }
 
 /*
@@ -115,8 +153,10 @@ static void mark_exec(unsigned int vcpu, void *udata)
 
 	pthread_mutex_lock(&out_lock);
 	if (out) {
-		fprintf(out, "mark %lu", nr_marks++);
+		fprintf(out, "mark %lu", nr_marks);
 		print_counts();
+		__atomic_store_n(&prof_on, !(nr_marks & 1), __ATOMIC_RELAXED);
+		nr_marks++;
 	}
 	pthread_mutex_unlock(&out_lock);
 }
@@ -134,8 +174,26 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 	size_t i;
 
 	(void)id;
-	qemu_plugin_register_vcpu_tb_exec_cb(tb, tb_exec, QEMU_PLUGIN_CB_NO_REGS,
-					     (void *)(uintptr_t)n);
+	if (prof_path) {
+		struct tb_prof *tp = calloc(1, sizeof(*tp));
+
+		if (!tp) {
+			fprintf(stderr, "insn: out of memory\n");
+			abort();
+		}
+		tp->vaddr = qemu_plugin_tb_vaddr(tb);
+		tp->n = n;
+		pthread_mutex_lock(&prof_lock);
+		tp->next = prof_list;
+		prof_list = tp;
+		pthread_mutex_unlock(&prof_lock);
+		qemu_plugin_register_vcpu_tb_exec_cb(tb, tb_exec_prof,
+						     QEMU_PLUGIN_CB_NO_REGS, tp);
+	} else {
+		qemu_plugin_register_vcpu_tb_exec_cb(tb, tb_exec,
+						     QEMU_PLUGIN_CB_NO_REGS,
+						     (void *)(uintptr_t)n);
+	}
 	for (i = 0; i < n; i++) {
 		struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
 
@@ -146,10 +204,33 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 	}
 }
 
+/* Write the blocks that ran while profiling: "<vaddr> <insns>" lines. */
+static void write_profile(void)
+{
+	struct tb_prof *tp;
+	FILE *f = fopen(prof_path, "w");
+
+	if (!f) {
+		fprintf(stderr, "insn: %s: %s\n", prof_path, strerror(errno));
+		return;
+	}
+	pthread_mutex_lock(&prof_lock);
+	for (tp = prof_list; tp; tp = tp->next)
+		if (tp->insns)
+			fprintf(f, "%" PRIx64 " %" PRIu64 "\n", tp->vaddr,
+				tp->insns);
+	pthread_mutex_unlock(&prof_lock);
+	if (fclose(f))
+		fprintf(stderr, "insn: %s: %s\n", prof_path, strerror(errno));
+}
+
 static void at_exit(qemu_plugin_id_t id, void *udata)
 {
 	(void)id;
 	(void)udata;
+
+	if (prof_path)
+		write_profile();
 
 	pthread_mutex_lock(&out_lock);
 	if (out) {
@@ -172,8 +253,10 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
 	for (i = 0; i < argc; i++) {
 		if (!strncmp(argv[i], "out=", 4) && argv[i][4]) {
 			out_path = argv[i] + 4;
+		} else if (!strncmp(argv[i], "prof=", 5) && argv[i][5]) {
+			prof_path = argv[i] + 5;
 		} else {
-			fprintf(stderr, "insn: unknown argument '%s' (want out=PATH)\n",
+			fprintf(stderr, "insn: unknown argument '%s' (want out=PATH or prof=PATH)\n",
 				argv[i]);
 			return -1;
 		}
