@@ -87,8 +87,9 @@ static unsigned long nr_marks;
 
 /*
  * The profile: one record per translated block, kept on a list (a block
- * translated again gets a second record; the output adds them up by
- * address).  prof_on is set between an even mark and the next one.
+ * translated again gets a second record, and the file a second line, which
+ * scripts/insn-profile.py adds to the first).  prof_on is set between an
+ * even mark and the next one.
  */
 struct tb_prof {
 	uint64_t vaddr;
