@@ -34,6 +34,13 @@
 # -S seconds of the guest's clock.  Needs build/qemu-insn/ (libinsn.so,
 # insn-mark) before the initramfs is made.
 #
+# INSNS_PROF=1 (with INSNS=1 and one workload) also has the plugin count
+# instructions per translation block between the marks (raw/<boot>/
+# insn-prof.txt), and the report gains a table of instructions per
+# operation by kernel function for each kernel, from round 1 at the
+# largest SMP, made by scripts/insn-profile.py with the kernel's
+# System.map (insn-profile.md).
+#
 # BENCH_BUILD=0 skips every preparation stage (packages, sources, series,
 # kernel, payload and initramfs builds) and boots what build/ holds as it
 # is: for a benchmark beside someone who is working in build/linux.
@@ -73,6 +80,11 @@ if [ -d "$KTREE/.git" ] &&
 	KERNELS=${kept# }
 fi
 
+if [ "${INSNS_PROF:-0}" = 1 ]; then
+	[ "${INSNS:-0}" = 1 ] || die "INSNS_PROF=1 needs INSNS=1"
+	[ "$(wc -w <<<"${WORKLOADS:-}")" = 1 ] ||
+		die "INSNS_PROF=1 needs exactly one workload in WORKLOADS (the profile adds up every marked span)"
+fi
 if [ "${INSNS:-0}" = 1 ]; then
 	for f in libinsn.so insn-mark; do
 		[ -f "$BUILD_DIR/qemu-insn/$f" ] ||
@@ -117,11 +129,13 @@ for round in $(seq 1 "$ROUNDS"); do
 			append=$(args_of "$k")
 			[ -n "${WORKLOADS:-}" ] && append="$append mmscale.workloads=${WORKLOADS// /,}"
 			plugin_out=
+			plugin_prof=
 			insns=()
 			if [ "${INSNS:-0}" = 1 ]; then
 				append="$append mmscale.insn=1"
 				plugin_out=$dir/insn.txt
 				insns=(--insns "$plugin_out")
+				[ "${INSNS_PROF:-0}" = 1 ] && plugin_prof=$dir/insn-prof.txt
 			fi
 			if [ "$round" = 1 ] && [ "$smp" = "$max_smp" ]; then
 				append="$append mmscale.perf=1"
@@ -131,7 +145,8 @@ for round in $(seq 1 "$ROUNDS"); do
 			log "[$n/$total] $k smp=$smp round $round"
 			rc=0
 			SMP=$smp MEM=${MEM:-2G} TIMEOUT=${BENCH_TIMEOUT:-900} APPEND="$append" \
-				QEMU_PLUGIN_OUT=$plugin_out "$S/boot-qemu.sh" perf "$(variant_of "$k")" bench "$dir" 2>"$dir.log" || rc=$?
+				QEMU_PLUGIN_OUT=$plugin_out QEMU_PLUGIN_PROF=$plugin_prof \
+				"$S/boot-qemu.sh" perf "$(variant_of "$k")" bench "$dir" 2>"$dir.log" || rc=$?
 			[ "$rc" = 0 ] || die "boot of $k (smp $smp, round $round) failed: $dir.log, $dir/console.log"
 			python3 "$S/bench-collect.py" --kernel "$k" --smp "$smp" --round "$round" \
 				--results "$dir/results" --out "$jsonl" "${insns[@]}" ||
@@ -151,6 +166,21 @@ abstat=$BUILD_DIR/harness-static/abstat
 if compgen -G "$out/perf-symbols-*.txt" >/dev/null; then
 	python3 "$S/perf-share.py" --workload "${PERF_WORKLOAD:-ebizzy-mTt-N}" \
 		"$out"/perf-symbols-*.txt >>"$out/report.md" || true
+fi
+if [ "${INSNS_PROF:-0}" = 1 ]; then
+	specs=()
+	for k in "${klist[@]}"; do
+		ops=$(python3 "$S/insn-profile.py" --ops-from "$jsonl" --kernel "$k" --smp "$max_smp") ||
+			die "INSNS_PROF=1: no operation count for $k (smp $max_smp, round 1): does $WORKLOADS count operations?"
+		specs+=("$k=$out/raw/$k-smp$max_smp-r1/insn-prof.txt:$(obj_dir perf "$(variant_of "$k")")/System.map:$ops")
+	done
+	python3 "$S/insn-profile.py" --top 40 "${specs[@]}" >"$out/insn-profile.md" ||
+		die "INSNS_PROF=1: insn-profile.py failed"
+	{
+		printf '\n## Instructions per operation by kernel function (%s, smp %s, round 1)\n\n' \
+			"$WORKLOADS" "$max_smp"
+		cat "$out/insn-profile.md"
+	} >>"$out/report.md"
 fi
 log "report: $out/report.md"
 cat "$out/report.md"

@@ -14,9 +14,16 @@ first text symbol are user space ("[user]").
 With one profile: the N functions with the most instructions.  With two or
 more: one column per profile, then the last minus the first, sorted by the
 size of that difference, so that what a patch added or removed comes first.
+
+    insn-profile.py --ops-from BENCH_JSONL --kernel K --smp N
+
+prints the OPS of kernel K's round 1 at N vCPUs in scripts/bench.sh's
+bench.jsonl (INSNS=1): insns_total / insns_per_op, the count of operations
+between the marks.  Exit status 1 if there is none.
 """
 import argparse
 import bisect
+import json
 import sys
 
 KERNEL_START = 0xFFFF800000000000
@@ -85,11 +92,47 @@ def parse_spec(spec):
     return label, parts[0], parts[1], ops
 
 
+def ops_from(path, kernel, smp):
+    """insns_total / insns_per_op of one kernel's round 1 at smp vCPUs."""
+    rows = {}
+    try:
+        with open(path) as f:
+            for lineno, line in enumerate(f, 1):
+                try:
+                    r = json.loads(line)
+                    if (r["kernel"], r["smp"], r["round"]) == (kernel, smp, 1):
+                        rows[(r["workload"], r["metric"])] = r["value"]
+                except (ValueError, KeyError, TypeError):
+                    raise Error(f"{path}:{lineno}: not a bench.jsonl record") from None
+    except OSError as e:
+        raise Error(f"{path}: {e.strerror}") from e
+    ops = {w: rows[(w, "insns_total")] / v for (w, m), v in rows.items()
+           if m == "insns_per_op" and v > 0 and (w, "insns_total") in rows}
+    if len(ops) != 1:
+        raise Error(f"{path}: want insns_total and insns_per_op of one workload "
+                    f"for {kernel}, smp {smp}, round 1; found {len(ops)}")
+    return round(next(iter(ops.values())))
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--top", type=int, default=30)
-    ap.add_argument("profiles", nargs="+", metavar="LABEL=PROFILE:SYSTEM_MAP:OPS")
+    ap.add_argument("--ops-from", metavar="BENCH_JSONL")
+    ap.add_argument("--kernel")
+    ap.add_argument("--smp", type=int)
+    ap.add_argument("profiles", nargs="*", metavar="LABEL=PROFILE:SYSTEM_MAP:OPS")
     args = ap.parse_args(argv)
+    if args.ops_from:
+        if args.kernel is None or args.smp is None or args.profiles:
+            ap.error("--ops-from wants --kernel and --smp and no profiles")
+        try:
+            print(ops_from(args.ops_from, args.kernel, args.smp))
+        except Error as e:
+            print(f"insn-profile: {e}", file=sys.stderr)
+            return 1
+        return 0
+    if not args.profiles:
+        ap.error("no profiles")
     try:
         cols = []
         for spec in args.profiles:

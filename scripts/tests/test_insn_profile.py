@@ -2,6 +2,7 @@
 """Tests of scripts/insn-profile.py: blocks to kernel functions, per
 operation, and the difference between two kernels."""
 
+import json
 import os
 import subprocess
 import sys
@@ -121,6 +122,54 @@ class InsnProfile(unittest.TestCase):
                 self.assertEqual(r.returncode, 1)
                 self.assertIn(message, r.stderr)
                 self.assertEqual(r.stdout, "")
+
+    def write_jsonl(self, rows):
+        path = self.path("bench.jsonl")
+        with open(path, "w") as f:
+            for kernel, smp, rnd, workload, metric, value in rows:
+                f.write(json.dumps({"kernel": kernel, "smp": smp, "workload": workload,
+                                    "metric": metric, "round": rnd, "value": value}) + "\n")
+        return path
+
+    def test_ops_from_bench_jsonl(self):
+        path = self.write_jsonl([
+            ("old", 2, 1, "pft", "insns_total", 5000000),
+            ("old", 2, 1, "pft", "insns_per_op", 2500.0),
+            ("old", 2, 1, "pft", "faults_per_s", 99.0),
+            ("old", 2, 2, "pft", "insns_total", 7000000),   # round 2: not this one
+            ("old", 2, 2, "pft", "insns_per_op", 7.0),
+            ("new", 2, 1, "pft", "insns_total", 3000000),
+            ("new", 2, 1, "pft", "insns_per_op", 1000.0),
+        ])
+        for kernel, ops in (("old", "2000"), ("new", "3000")):
+            r = self.run_profile("--ops-from", path, "--kernel", kernel, "--smp", "2")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stdout.strip(), ops)
+
+    def test_ops_from_errors(self):
+        two = self.write_jsonl([
+            ("old", 2, 1, "pft", "insns_total", 10), ("old", 2, 1, "pft", "insns_per_op", 1.0),
+            ("old", 2, 1, "mmap_loop", "insns_total", 10),
+            ("old", 2, 1, "mmap_loop", "insns_per_op", 2.0),
+        ])
+        for args, message in (
+            (["--kernel", "old", "--smp", "2"], "found 2"),
+            (["--kernel", "old", "--smp", "4"], "found 0"),
+            (["--kernel", "none", "--smp", "2"], "found 0"),
+        ):
+            with self.subTest(args=args):
+                r = self.run_profile("--ops-from", two, *args)
+                self.assertEqual(r.returncode, 1)
+                self.assertIn(message, r.stderr)
+        bad = self.path("bad.jsonl")
+        with open(bad, "w") as f:
+            f.write('{"kernel": "old"}\n')
+        r = self.run_profile("--ops-from", bad, "--kernel", "old", "--smp", "2")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("bad.jsonl:1", r.stderr)
+        r = self.run_profile("--ops-from", bad, "--kernel", "old")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--ops-from wants", r.stderr)
 
 
 if __name__ == "__main__":
