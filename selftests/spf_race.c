@@ -25,6 +25,10 @@
  * installs PTEs without mmap_lock); on a kernel without it they check the
  * classic path.  /proc/vmstat's spf_* counters, when present, show that
  * the speculative path ran.
+ *
+ * The "declined" tests check the other side: the faults in an mlocked VMA
+ * and in a stack VMA (MAP_GROWSDOWN) must never finish speculatively, and
+ * must be counted under their abort reason.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -36,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,6 +49,9 @@
 
 #ifndef MADV_PAGEOUT
 #define MADV_PAGEOUT	21
+#endif
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT	1
 #endif
 
 #define NR_FAULTERS	2
@@ -505,6 +513,73 @@ TEST_F_TIMEOUT(race, vma_change, 120)
 		if (swpin <= 0)
 			SKIP(return, "no swap-in happened (no swap device?)");
 	}
+}
+
+/*
+ * Fault in DECLINED_PAGES pages of a new private anonymous mapping made
+ * with @mmap_flags (and mlock2(MLOCK_ONFAULT) if @lock), after a first
+ * touch that sets up its anon_vma (counted as spf_abort_no_anon_vma).
+ * Return NULL and the growth of @counter and of spf_success, or what
+ * failed.
+ */
+#define DECLINED_PAGES	32
+
+static const char *fault_declined(int mmap_flags, bool lock,
+				  const char *counter, long *aborts, long *spf)
+{
+	size_t len = (DECLINED_PAGES + 1) * PAGE_SZ;
+	long aborts0, spf0;
+	char *p;
+	int i;
+
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | mmap_flags, -1, 0);
+	if (p == MAP_FAILED)
+		return "mmap";
+	if (lock && syscall(SYS_mlock2, p, len, MLOCK_ONFAULT)) {
+		munmap(p, len);
+		return "mlock2(MLOCK_ONFAULT)";
+	}
+	/* The top page first: a stack VMA grows down from there. */
+	p[DECLINED_PAGES * PAGE_SZ] = 1;
+	aborts0 = vmstat(counter);
+	spf0 = vmstat("spf_success");
+	for (i = DECLINED_PAGES - 1; i >= 0; i--)
+		p[i * PAGE_SZ] = 1;
+	*aborts = vmstat(counter) - aborts0;
+	*spf = vmstat("spf_success") - spf0;
+	munmap(p, len);
+	return NULL;
+}
+
+static void check_declined(struct __test_metadata *_metadata, int mmap_flags,
+			   bool lock, const char *counter)
+{
+	const char *why;
+	long aborts, spf;
+
+	if (vmstat(counter) < 0)
+		SKIP(return, "no %s in /proc/vmstat", counter);
+	if (!sysctl_on("/proc/sys/vm/speculative_page_fault"))
+		SKIP(return, "vm.speculative_page_fault is off");
+	why = fault_declined(mmap_flags, lock, counter, &aborts, &spf);
+	ASSERT_EQ(NULL, why) TH_LOG("%s: %s", why, strerror(errno));
+	TH_LOG("%d faults: %s +%ld, spf_success +%ld", DECLINED_PAGES,
+	       counter, aborts, spf);
+	/* Each fault was declined for this reason... */
+	ASSERT_GE(aborts, DECLINED_PAGES);
+	/* ...and none of them finished speculatively. */
+	ASSERT_LT(spf, DECLINED_PAGES);
+}
+
+TEST(declined_mlock)
+{
+	check_declined(_metadata, 0, true, "spf_abort_mlock");
+}
+
+TEST(declined_stack)
+{
+	check_declined(_metadata, MAP_GROWSDOWN, false, "spf_abort_stack");
 }
 
 TEST_HARNESS_MAIN
