@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -286,6 +287,125 @@ TEST_F_TIMEOUT(hold, fault_progress_during_hold, 60)
 	       (unsigned long long)res.max_latency / 1000);
 	EXPECT_GT(res.inside, 0);
 	EXPECT_LT(res.max_latency, MAX_LATENCY_NS);
+}
+
+/*
+ * fork() while another thread holds mmap_lock for write.  The child's
+ * copies of the VMAs carry the parent's count of mmap_lock holds, and the
+ * child's count must go on from there: when it lagged behind, the copies
+ * looked marked by the child's current hold (spf_abort_vma_busy) until the
+ * child had taken its own mmap_lock as often as the parent while fork()
+ * waited, and a later hold could skip the mark of a copy that a
+ * speculative fault must see.  The child faults an inherited region before
+ * it takes mmap_lock at all: each fault must finish speculatively.
+ */
+#define FORK_PAGES	64
+#define FORK_HOLD_MS	500
+
+struct fork_hold {
+	int fd;
+	struct mmscale_hold hold;
+	int ret;
+};
+
+static void *fork_hold_fn(void *arg)
+{
+	struct fork_hold *h = arg;
+
+	h->ret = ioctl(h->fd, MMSCALE_IOC_HOLD, &h->hold) ? -errno : 0;
+	return NULL;
+}
+
+/* The child's counters, in shared memory. */
+struct fork_counts {
+	long busy;
+	long spf;
+};
+
+/*
+ * Fork during a hold of @fd and let the child fault @region's first
+ * FORK_PAGES pages.  True if fork() began during the hold; the counters'
+ * growth from before the hold to the child's last fault in @busy, @spf.
+ */
+static bool fork_in_hold(struct __test_metadata *_metadata, int fd,
+			 char *region, struct fork_counts *child,
+			 long *busy, long *spf)
+{
+	struct fork_hold h = {
+		.fd = fd,
+		.hold = { .mode = MMSCALE_HOLD_WRITE, .hold_ms = FORK_HOLD_MS },
+	};
+	long busy0, spf0;
+	pthread_t thread;
+	uint64_t forked;
+	int i, status;
+	pid_t pid;
+
+	child->busy = child->spf = -1;
+	busy0 = mmscale_vmstat("spf_abort_vma_busy");
+	spf0 = mmscale_vmstat("spf_success");
+	/* A fault of the parent must not wait for the hold. */
+	prefault_stack();
+	ASSERT_EQ(0, pthread_create(&thread, NULL, fork_hold_fn, &h));
+	/* Long enough for the hold to begin, even on a debug kernel. */
+	usleep(FORK_HOLD_MS * 1000 * 2 / 5);
+	forked = now_ns();
+	pid = fork();
+	if (!pid) {
+		for (i = 0; i < FORK_PAGES; i++)
+			region[i * PAGE_SZ] = 1;
+		child->busy = mmscale_vmstat("spf_abort_vma_busy");
+		child->spf = mmscale_vmstat("spf_success");
+		_exit(0);
+	}
+	pthread_join(thread, NULL);
+	ASSERT_NE(-1, pid);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	ASSERT_EQ(0, h.ret);
+	*busy = child->busy - busy0;
+	*spf = child->spf - spf0;
+	return h.hold.acquire_ns < forked && forked < h.hold.release_ns;
+}
+
+TEST_F_TIMEOUT(hold, fork_copies_not_marked, 60)
+{
+	size_t len = (FORK_PAGES + 1) * PAGE_SZ;
+	struct fork_counts *child;
+	long busy = 0, spf = 0;
+	bool in_hold = false;
+	char *region;
+	int i;
+
+	self->fd = mmscale_open_or_skip();
+	self->features = mmscale_features(self->fd);
+	if (!(self->features & MMSCALE_FEAT_SPF))
+		SKIP(return, "kernel lacks speculative page faults");
+	if (mmscale_vmstat("spf_abort_vma_busy") < 0)
+		SKIP(return, "no spf_abort_vma_busy in /proc/vmstat");
+	ASSERT_EQ(0, spf_set(self, 1))
+		TH_LOG("cannot switch on speculative faults: %s", SPF_SYSCTL);
+
+	child = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, child);
+	for (i = 0; i < ATTEMPTS && !in_hold; i++) {
+		region = map_anon(len);
+		ASSERT_NE(NULL, region);
+		/* Its anon_vma, which the child inherits. */
+		region[FORK_PAGES * PAGE_SZ] = 1;
+		in_hold = fork_in_hold(_metadata, self->fd, region, child,
+				       &busy, &spf);
+		munmap(region, len);
+		if (!in_hold)
+			TH_LOG("attempt %d: fork() missed the hold, again", i);
+	}
+	munmap(child, PAGE_SZ);
+	ASSERT_TRUE(in_hold) TH_LOG("fork() never began during the hold");
+	TH_LOG("%d faults in the child: spf_success +%ld, spf_abort_vma_busy +%ld",
+	       FORK_PAGES, spf, busy);
+	EXPECT_GE(spf, FORK_PAGES);
+	EXPECT_LT(busy, FORK_PAGES / 2);
 }
 
 TEST_HARNESS_MAIN

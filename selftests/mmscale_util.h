@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -111,6 +112,22 @@ static inline void *map_anon(size_t len)
 		return NULL;
 	madvise(p, len, MADV_NOHUGEPAGE);
 	return p;
+}
+
+/* The counter @name of /proc/vmstat, -1 if there is none. */
+static inline long mmscale_vmstat(const char *name)
+{
+	char key[64];
+	long val, ret = -1;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", key, &val) == 2)
+		if (!strcmp(key, name))
+			ret = val;
+	fclose(f);
+	return ret;
 }
 
 #endif /* MMSCALE_UTIL_H */

@@ -26,11 +26,16 @@
  * classic path.  /proc/vmstat's spf_* counters, when present, show that
  * the speculative path ran.
  *
- * The "declined" tests check the other side: the faults in an mlocked VMA
- * and in a stack VMA (MAP_GROWSDOWN) must never finish speculatively, and
- * must be counted under their abort reason.
+ * The "declined" tests check the other side: the faults in an mlocked VMA,
+ * in a stack VMA (MAP_GROWSDOWN) and in a private mapping of /dev/zero (an
+ * anonymous VMA with a file) must never finish speculatively, and must be
+ * counted under their abort reason.
+ *
+ * neighbour_split checks progress: splitting a VMA must not hold up the
+ * speculative faults of the VMA next to it, which the split leaves alone.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -206,21 +211,6 @@ static bool only_zero(const char *p, size_t len, bool marks)
 			      i / PAGE_SZ % PAGE_SZ))
 			return false;
 	return true;
-}
-
-static long vmstat(const char *name)
-{
-	char key[64];
-	long val, ret = -1;
-	FILE *f = fopen("/proc/vmstat", "r");
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %ld", key, &val) == 2)
-		if (!strcmp(key, name))
-			ret = val;
-	fclose(f);
-	return ret;
 }
 
 /* A sysctl that reads as 1. */
@@ -482,8 +472,8 @@ FIXTURE_TEARDOWN(race)
 
 TEST_F_TIMEOUT(race, vma_change, 120)
 {
-	long spf_before = vmstat("spf_success");
-	long swpin_before = vmstat("pswpin");
+	long spf_before = mmscale_vmstat("spf_success");
+	long swpin_before = mmscale_vmstat("pswpin");
 	int rounds = variant->op == OP_MERGE ? MERGE_ROUNDS : ROUNDS;
 	uint64_t start = now_ns();
 	const char *why = NULL;
@@ -499,7 +489,7 @@ TEST_F_TIMEOUT(race, vma_change, 120)
 	TH_LOG("%d rounds in %llu ms", rounds,
 	       (unsigned long long)((now_ns() - start) / 1000000));
 	if (spf_before >= 0) {
-		long spf = vmstat("spf_success") - spf_before;
+		long spf = mmscale_vmstat("spf_success") - spf_before;
 
 		TH_LOG("spf_success +%ld", spf);
 		/* Speculative faults on: they must have carried some faults. */
@@ -507,7 +497,7 @@ TEST_F_TIMEOUT(race, vma_change, 120)
 			ASSERT_GT(spf, 0);
 	}
 	if (variant->op == OP_PAGEOUT) {
-		long swpin = vmstat("pswpin") - swpin_before;
+		long swpin = mmscale_vmstat("pswpin") - swpin_before;
 
 		TH_LOG("pswpin +%ld", swpin);
 		if (swpin <= 0)
@@ -516,15 +506,15 @@ TEST_F_TIMEOUT(race, vma_change, 120)
 }
 
 /*
- * Fault in DECLINED_PAGES pages of a new private anonymous mapping made
- * with @mmap_flags (and mlock2(MLOCK_ONFAULT) if @lock), after a first
- * touch that sets up its anon_vma (counted as spf_abort_no_anon_vma).
- * Return NULL and the growth of @counter and of spf_success, or what
- * failed.
+ * Fault in DECLINED_PAGES pages of a new private mapping of @fd (anonymous
+ * if -1) made with @mmap_flags (and mlock2(MLOCK_ONFAULT) if @lock), after
+ * a first touch that sets up its anon_vma (counted as
+ * spf_abort_no_anon_vma).  Return NULL and the growth of @counter and of
+ * spf_success, or what failed.
  */
 #define DECLINED_PAGES	32
 
-static const char *fault_declined(int mmap_flags, bool lock,
+static const char *fault_declined(int fd, int mmap_flags, bool lock,
 				  const char *counter, long *aborts, long *spf)
 {
 	size_t len = (DECLINED_PAGES + 1) * PAGE_SZ;
@@ -532,8 +522,8 @@ static const char *fault_declined(int mmap_flags, bool lock,
 	char *p;
 	int i;
 
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | mmap_flags, -1, 0);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | mmap_flags |
+		 (fd < 0 ? MAP_ANONYMOUS : 0), fd, 0);
 	if (p == MAP_FAILED)
 		return "mmap";
 	if (lock && syscall(SYS_mlock2, p, len, MLOCK_ONFAULT)) {
@@ -542,27 +532,27 @@ static const char *fault_declined(int mmap_flags, bool lock,
 	}
 	/* The top page first: a stack VMA grows down from there. */
 	p[DECLINED_PAGES * PAGE_SZ] = 1;
-	aborts0 = vmstat(counter);
-	spf0 = vmstat("spf_success");
+	aborts0 = mmscale_vmstat(counter);
+	spf0 = mmscale_vmstat("spf_success");
 	for (i = DECLINED_PAGES - 1; i >= 0; i--)
 		p[i * PAGE_SZ] = 1;
-	*aborts = vmstat(counter) - aborts0;
-	*spf = vmstat("spf_success") - spf0;
+	*aborts = mmscale_vmstat(counter) - aborts0;
+	*spf = mmscale_vmstat("spf_success") - spf0;
 	munmap(p, len);
 	return NULL;
 }
 
-static void check_declined(struct __test_metadata *_metadata, int mmap_flags,
-			   bool lock, const char *counter)
+static void check_declined(struct __test_metadata *_metadata, int fd,
+			   int mmap_flags, bool lock, const char *counter)
 {
 	const char *why;
 	long aborts, spf;
 
-	if (vmstat(counter) < 0)
+	if (mmscale_vmstat(counter) < 0)
 		SKIP(return, "no %s in /proc/vmstat", counter);
 	if (!sysctl_on("/proc/sys/vm/speculative_page_fault"))
 		SKIP(return, "vm.speculative_page_fault is off");
-	why = fault_declined(mmap_flags, lock, counter, &aborts, &spf);
+	why = fault_declined(fd, mmap_flags, lock, counter, &aborts, &spf);
 	ASSERT_EQ(NULL, why) TH_LOG("%s: %s", why, strerror(errno));
 	TH_LOG("%d faults: %s +%ld, spf_success +%ld", DECLINED_PAGES,
 	       counter, aborts, spf);
@@ -574,12 +564,108 @@ static void check_declined(struct __test_metadata *_metadata, int mmap_flags,
 
 TEST(declined_mlock)
 {
-	check_declined(_metadata, 0, true, "spf_abort_mlock");
+	check_declined(_metadata, -1, 0, true, "spf_abort_mlock");
 }
 
 TEST(declined_stack)
 {
-	check_declined(_metadata, MAP_GROWSDOWN, false, "spf_abort_stack");
+	check_declined(_metadata, -1, MAP_GROWSDOWN, false, "spf_abort_stack");
+}
+
+/* Anonymous, but with a file that the fault path would read unpinned. */
+TEST(declined_dev_zero)
+{
+	int fd = open("/dev/zero", O_RDWR);
+
+	if (fd < 0)
+		SKIP(return, "no /dev/zero: %s", strerror(errno));
+	check_declined(_metadata, fd, 0, false, "spf_abort_not_anon");
+	close(fd);
+}
+
+/*
+ * A thread splits the last page off a VMA and merges it back, over and
+ * over (mprotect()), while another faults fresh pages in the VMA right
+ * above it.  The split does not change that VMA, so none of its faults
+ * may be turned away as spf_abort_vma_busy: they went on speculatively
+ * while mmap_lock was held for the split.
+ */
+#define SPLIT_PAGES	64
+#define SPLIT_ROUNDS	500
+#define SPLIT_NS	(3 * 1000000000ULL)
+
+struct splitter {
+	char *last;		/* the page split off and merged back */
+	atomic_bool stop;
+	int rounds;
+	int err;
+};
+
+static void *splitter_fn(void *arg)
+{
+	struct splitter *s = arg;
+
+	while (!atomic_load(&s->stop)) {
+		if (mprotect(s->last, PAGE_SZ, PROT_READ) ||
+		    mprotect(s->last, PAGE_SZ, PROT_READ | PROT_WRITE)) {
+			s->err = errno;
+			break;
+		}
+		s->rounds++;
+	}
+	return NULL;
+}
+
+TEST(neighbour_split)
+{
+	size_t len = SPLIT_PAGES * PAGE_SZ;
+	struct splitter s = { 0 };
+	long busy0, spf0, busy, spf, faults = 0;
+	char *low, *high;
+	pthread_t thread;
+	uint64_t end;
+	int round, i;
+
+	if (mmscale_vmstat("spf_abort_vma_busy") < 0)
+		SKIP(return, "no spf_abort_vma_busy in /proc/vmstat");
+	if (!sysctl_on("/proc/sys/vm/speculative_page_fault"))
+		SKIP(return, "vm.speculative_page_fault is off");
+	/* Two VMAs, one above the other; MAP_NORESERVE keeps them apart. */
+	low = map_anon(2 * len);
+	ASSERT_NE(NULL, low);
+	high = mmap(low + len, len, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+		    MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+	ASSERT_EQ(low + len, high);
+	ASSERT_EQ(0, madvise(high, len, MADV_NOHUGEPAGE));
+	high[0] = 1;	/* its anon_vma */
+	memset(low, 1, len);
+	s.last = high - PAGE_SZ;
+	atomic_init(&s.stop, false);
+
+	busy0 = mmscale_vmstat("spf_abort_vma_busy");
+	spf0 = mmscale_vmstat("spf_success");
+	ASSERT_EQ(0, pthread_create(&thread, NULL, splitter_fn, &s));
+	end = now_ns() + SPLIT_NS;
+	for (round = 0; round < SPLIT_ROUNDS && now_ns() < end && !s.err;
+	     round++) {
+		for (i = 1; i < SPLIT_PAGES; i++)
+			high[i * PAGE_SZ] = 1;
+		faults += SPLIT_PAGES - 1;
+		ASSERT_EQ(0, madvise(high + PAGE_SZ, len - PAGE_SZ,
+				     MADV_DONTNEED));
+	}
+	atomic_store(&s.stop, true);
+	pthread_join(thread, NULL);
+	busy = mmscale_vmstat("spf_abort_vma_busy") - busy0;
+	spf = mmscale_vmstat("spf_success") - spf0;
+	munmap(low, 2 * len);
+	ASSERT_EQ(0, s.err) TH_LOG("mprotect: %s", strerror(s.err));
+	TH_LOG("%ld faults beside %d splits: spf_success +%ld, spf_abort_vma_busy +%ld",
+	       faults, s.rounds, spf, busy);
+	/* The splits ran while the faults did. */
+	ASSERT_GT(s.rounds, 0);
+	EXPECT_GE(spf, faults * 9 / 10);
+	EXPECT_EQ(0, busy);
 }
 
 TEST_HARNESS_MAIN
