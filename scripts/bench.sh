@@ -11,8 +11,11 @@
 #
 # Kernels: vanilla (6.1.y baseline), patched (the series), patched-range
 # (the series with CONFIG_MMAP_LOCK_RANGE=y: mmap_lock on the range lock,
-# its sub-range users on), v6.12 (Debian's 6.12, mainline's per-VMA locks).  A kernel name may carry kernel
-# command-line arguments after a '+', e.g. 'patched+sysctl.vm.x=0'.
+# its sub-range users on), v6.12 (Debian's 6.12, mainline's per-VMA locks),
+# patched-at-REV (the series as it was at commit REV of this repository,
+# scripts/series-at.sh: an A/B of two revisions of the series).  A kernel
+# name may carry kernel command-line arguments after a '+', e.g.
+# 'patched+sysctl.vm.x=0'.
 #
 # WORKLOADS="lockbench holdlat" runs only those workloads of bench.list.
 #

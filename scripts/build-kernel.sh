@@ -9,6 +9,9 @@ source "$(dirname "$0")/lib.sh"
 flavor=${1:?usage: build-kernel.sh FLAVOR VARIANT}
 variant=${2:?usage: build-kernel.sh FLAVOR VARIANT}
 check_flavor "$flavor"
+case "$variant" in
+patched-at-*) "$MMSCALE_TOP/scripts/series-at.sh" "${variant#patched-at-}" ;;
+esac
 src=$(src_dir "$variant")
 obj=$(obj_dir "$flavor" "$variant")
 

@@ -23,7 +23,8 @@ fragments=("$MMSCALE_TOP/configs/base.config" "$MMSCALE_TOP/configs/$flavor.conf
 # options that the series adds.  Applied to the patched tree only, and only
 # the options that the tree defines, so that a series that does not (yet)
 # add one still configures.
-if [ "$variant" = patched ] || [ "$variant" = patched-range ]; then
+case "$variant" in patched | patched-range | patched-at-*) with_series=1 ;; *) with_series=0 ;; esac
+if [ "$with_series" = 1 ]; then
 	series_frag=$BUILD_DIR/series-$flavor-$variant.config
 	mkdir -p "$BUILD_DIR"
 	: >"$series_frag"
@@ -39,7 +40,7 @@ if [ "$variant" = patched ] || [ "$variant" = patched-range ]; then
 		fi
 	done < <(cat "$MMSCALE_TOP/configs/series.config" \
 		"$MMSCALE_TOP/configs/series-$flavor.config" 2>/dev/null || true
-		[ "$variant" = patched ] || cat "$MMSCALE_TOP/configs/series-range.config")
+		[ "$variant" != patched-range ] || cat "$MMSCALE_TOP/configs/series-range.config")
 	fragments+=("$series_frag")
 fi
 for f in ${EXTRA_CONFIGS:-}; do

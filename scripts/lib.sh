@@ -40,13 +40,15 @@ obj_dir() {
 	printf '%s/%s-%s\n' "$OBJ_ROOT" "$1" "$2"
 }
 
-# src_dir VARIANT: the source tree of a variant.
+# src_dir VARIANT: the source tree of a variant.  patched-at-REV is the
+# series as it was at commit REV of this repository (scripts/series-at.sh).
 src_dir() {
 	case "$1" in
 	patched | patched-range) printf '%s\n' "$KTREE" ;;
 	vanilla) printf '%s\n' "$BUILD_DIR/linux-vanilla" ;;
 	v6.12) printf '%s\n' "$BUILD_DIR/linux-6.12" ;;
-	*) die "unknown kernel variant '$1' (patched, patched-range, vanilla, v6.12)" ;;
+	patched-at-?*) printf '%s\n' "$BUILD_DIR/linux-$1" ;;
+	*) die "unknown kernel variant '$1' (patched, patched-range, vanilla, v6.12, patched-at-REV)" ;;
 	esac
 }
 
