@@ -8,6 +8,7 @@
 #include <linux/atomic.h>
 #include <linux/completion.h>
 #include <linux/compiler.h>
+#include <linux/fs.h>
 #include <linux/mm_types.h>
 
 #include "mmscale_compat.h"
@@ -36,5 +37,8 @@ long mmscale_ioc_hold(struct mmscale_hold __user *uarg);
 long mmscale_ioc_range_stress(struct mmscale_range_stress __user *uarg);
 long mmscale_ioc_lock_bench(struct mmscale_lock_bench __user *uarg);
 long mmscale_ioc_spf_inversion(struct mmscale_spf_inversion __user *uarg);
+long mmscale_ioc_notifier(struct file *file,
+			  struct mmscale_notifier __user *uarg);
+void mmscale_notifier_release(struct file *file);
 
 #endif /* MMSCALE_INTERNAL_H */

@@ -71,6 +71,9 @@ static long mmscale_ioc_features(struct mmscale_features __user *uarg)
 #ifdef CONFIG_SPECULATIVE_PAGE_FAULT
 	f.features |= MMSCALE_FEAT_SPF;
 #endif
+#ifdef CONFIG_MMU_NOTIFIER
+	f.features |= MMSCALE_FEAT_MMU_NOTIFIER;
+#endif
 
 	return copy_to_user(uarg, &f, sizeof(f)) ? -EFAULT : 0;
 }
@@ -112,14 +115,23 @@ static long mmscale_ctl_ioctl(struct file *file, unsigned int cmd,
 		return mmscale_ioc_lock_bench(uarg);
 	case MMSCALE_IOC_SPF_INVERSION:
 		return mmscale_ioc_spf_inversion(uarg);
+	case MMSCALE_IOC_NOTIFIER:
+		return mmscale_ioc_notifier(file, uarg);
 	default:
 		return -ENOTTY;
 	}
 }
 
+static int mmscale_ctl_release(struct inode *inode, struct file *file)
+{
+	mmscale_notifier_release(file);
+	return 0;
+}
+
 static const struct file_operations mmscale_ctl_fops = {
 	.owner		= THIS_MODULE,
 	.open		= nonseekable_open,
+	.release	= mmscale_ctl_release,
 	.unlocked_ioctl	= mmscale_ctl_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 };

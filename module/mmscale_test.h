@@ -25,6 +25,7 @@
 #define MMSCALE_FEAT_RANGE_LOCK		(1ULL << 2)	/* CONFIG_RANGE_LOCK */
 #define MMSCALE_FEAT_MMAP_LOCK_RANGE	(1ULL << 3)	/* CONFIG_MMAP_LOCK_RANGE */
 #define MMSCALE_FEAT_SPF		(1ULL << 4)	/* CONFIG_SPECULATIVE_PAGE_FAULT */
+#define MMSCALE_FEAT_MMU_NOTIFIER	(1ULL << 5)	/* CONFIG_MMU_NOTIFIER */
 
 struct mmscale_features {
 	__u64 features;		/* out: MMSCALE_FEAT_* */
@@ -177,6 +178,29 @@ struct mmscale_spf_inversion {
 	__u32 __reserved;
 };
 
+/* mmscale_notifier.op */
+enum mmscale_notifier_op {
+	MMSCALE_NOTIFIER_REGISTER = 0,
+	MMSCALE_NOTIFIER_UNREGISTER = 1,
+	MMSCALE_NOTIFIER_OP_MAX,
+};
+
+/*
+ * Register an MMU notifier on the caller's mm that counts the
+ * invalidations delivered to it, or unregister it and report the counts.
+ * The notifier belongs to the open file (one at a time); closing the file
+ * unregisters it.  -EOPNOTSUPP without CONFIG_MMU_NOTIFIER, -EBUSY for a
+ * second registration, -ENOENT to unregister none, -EINVAL for a bad @op
+ * or a non-zero @__reserved.
+ */
+struct mmscale_notifier {
+	__u32 op;		/* in: enum mmscale_notifier_op */
+	__u32 __reserved;
+	__u64 starts;		/* out: invalidate_range_start() calls */
+	__u64 ends;		/* out: invalidate_range_end() calls */
+	__u64 unmatched;	/* out: ends while none was open: must be 0 */
+};
+
 #define MMSCALE_IOC_MAGIC	'M'
 #define MMSCALE_IOC_FEATURES	_IOR(MMSCALE_IOC_MAGIC, 0, struct mmscale_features)
 #define MMSCALE_IOC_GUP		_IOWR(MMSCALE_IOC_MAGIC, 1, struct mmscale_gup)
@@ -185,5 +209,6 @@ struct mmscale_spf_inversion {
 #define MMSCALE_IOC_WARN	_IOW(MMSCALE_IOC_MAGIC, 4, __u32)
 #define MMSCALE_IOC_LOCK_BENCH	_IOWR(MMSCALE_IOC_MAGIC, 5, struct mmscale_lock_bench)
 #define MMSCALE_IOC_SPF_INVERSION _IOW(MMSCALE_IOC_MAGIC, 6, struct mmscale_spf_inversion)
+#define MMSCALE_IOC_NOTIFIER	_IOWR(MMSCALE_IOC_MAGIC, 7, struct mmscale_notifier)
 
 #endif /* MMSCALE_TEST_H */

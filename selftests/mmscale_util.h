@@ -130,4 +130,18 @@ static inline long mmscale_vmstat(const char *name)
 	return ret;
 }
 
+/* A sysctl that reads as 1. */
+static inline bool sysctl_on(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int val = 0;
+
+	if (!f)
+		return false;
+	if (fscanf(f, "%d", &val) != 1)
+		val = 0;
+	fclose(f);
+	return val == 1;
+}
+
 #endif /* MMSCALE_UTIL_H */

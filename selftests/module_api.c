@@ -3,7 +3,8 @@
  * mmscale_test module interface: every ioctl rejects bad arguments with
  * EINVAL (each case starts from arguments that are accepted, see the
  * *_valid cases, and breaks one thing), unknown ioctls get ENOTTY, and
- * FEATURES reports the ABI version and the features that are always there.
+ * FEATURES reports the ABI version and the features that are always there;
+ * the MMU notifier of NOTIFIER is one per open file.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -210,7 +211,8 @@ TEST(features)
 	int fd = mmscale_open_or_skip();
 	uint64_t known = MMSCALE_FEAT_GUP | MMSCALE_FEAT_HOLD_MMAP_LOCK |
 			 MMSCALE_FEAT_RANGE_LOCK |
-			 MMSCALE_FEAT_MMAP_LOCK_RANGE | MMSCALE_FEAT_SPF;
+			 MMSCALE_FEAT_MMAP_LOCK_RANGE | MMSCALE_FEAT_SPF |
+			 MMSCALE_FEAT_MMU_NOTIFIER;
 
 	memset(&f, 0xff, sizeof(f));
 	ASSERT_EQ(0, ioctl(fd, MMSCALE_IOC_FEATURES, &f));
@@ -271,6 +273,54 @@ TEST(gup_no_such_pid)
 	ASSERT_EQ(ESRCH, errno);
 	close(fd);
 	munmap(map, PAGE_SZ);
+}
+
+/*
+ * The notifier: one per open file, so a second registration is EBUSY and
+ * an unregistration without one ENOENT; each file has its own.
+ */
+TEST(notifier)
+{
+	int fd = mmscale_open_or_skip(), fd2;
+	struct mmscale_notifier n = { 0 };
+
+	if (!(mmscale_features(fd) & MMSCALE_FEAT_MMU_NOTIFIER)) {
+		n.op = MMSCALE_NOTIFIER_REGISTER;
+		ASSERT_EQ(-1, ioctl(fd, MMSCALE_IOC_NOTIFIER, &n));
+		ASSERT_EQ(EOPNOTSUPP, errno);
+		close(fd);
+		SKIP(return, "kernel without CONFIG_MMU_NOTIFIER");
+	}
+	n.op = MMSCALE_NOTIFIER_OP_MAX;
+	ASSERT_EQ(-1, ioctl(fd, MMSCALE_IOC_NOTIFIER, &n));
+	ASSERT_EQ(EINVAL, errno);
+	n.op = MMSCALE_NOTIFIER_REGISTER;
+	n.__reserved = 1;
+	ASSERT_EQ(-1, ioctl(fd, MMSCALE_IOC_NOTIFIER, &n));
+	ASSERT_EQ(EINVAL, errno);
+	n.__reserved = 0;
+	n.op = MMSCALE_NOTIFIER_UNREGISTER;
+	ASSERT_EQ(-1, ioctl(fd, MMSCALE_IOC_NOTIFIER, &n));
+	ASSERT_EQ(ENOENT, errno);
+
+	n.op = MMSCALE_NOTIFIER_REGISTER;
+	ASSERT_EQ(0, ioctl(fd, MMSCALE_IOC_NOTIFIER, &n));
+	ASSERT_EQ(-1, ioctl(fd, MMSCALE_IOC_NOTIFIER, &n));
+	ASSERT_EQ(EBUSY, errno);
+	/* A second file registers its own; closing it unregisters that. */
+	fd2 = mmscale_open_or_skip();
+	ASSERT_EQ(0, ioctl(fd2, MMSCALE_IOC_NOTIFIER, &n));
+	close(fd2);
+	/* munmap() invalidates, under mmap_lock: a start and an end. */
+	ASSERT_EQ(0, munmap(map_anon(PAGE_SZ), PAGE_SZ));
+	n.op = MMSCALE_NOTIFIER_UNREGISTER;
+	ASSERT_EQ(0, ioctl(fd, MMSCALE_IOC_NOTIFIER, &n));
+	ASSERT_LE(1, n.starts);
+	ASSERT_EQ(n.starts, n.ends);
+	ASSERT_EQ(0, n.unmatched);
+	ASSERT_EQ(-1, ioctl(fd, MMSCALE_IOC_NOTIFIER, &n));
+	ASSERT_EQ(ENOENT, errno);
+	close(fd);
 }
 
 TEST_HARNESS_MAIN

@@ -27,9 +27,10 @@
  * the speculative path ran.
  *
  * The "declined" tests check the other side: the faults in an mlocked VMA,
- * in a stack VMA (MAP_GROWSDOWN) and in a private mapping of /dev/zero (an
- * anonymous VMA with a file) must never finish speculatively, and must be
- * counted under their abort reason.
+ * in a stack VMA (MAP_GROWSDOWN), in a private mapping of /dev/zero (an
+ * anonymous VMA with a file), in a VMA with a memory policy, and those of a
+ * task whose policy interleaves must never finish speculatively, and must
+ * be counted under their abort reason.
  *
  * neighbour_split checks progress: splitting a VMA must not hold up the
  * speculative faults of the VMA next to it, which the split leaves alone.
@@ -54,6 +55,11 @@
 
 #ifndef MADV_PAGEOUT
 #define MADV_PAGEOUT	21
+#endif
+#ifndef MPOL_DEFAULT
+#define MPOL_DEFAULT	0
+#define MPOL_BIND	2
+#define MPOL_INTERLEAVE	3
 #endif
 #ifndef MLOCK_ONFAULT
 #define MLOCK_ONFAULT	1
@@ -211,20 +217,6 @@ static bool only_zero(const char *p, size_t len, bool marks)
 			      i / PAGE_SZ % PAGE_SZ))
 			return false;
 	return true;
-}
-
-/* A sysctl that reads as 1. */
-static bool sysctl_on(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	int val = 0;
-
-	if (!f)
-		return false;
-	if (fscanf(f, "%d", &val) != 1)
-		val = 0;
-	fclose(f);
-	return val == 1;
 }
 
 /*
@@ -507,14 +499,33 @@ TEST_F_TIMEOUT(race, vma_change, 120)
 
 /*
  * Fault in DECLINED_PAGES pages of a new private mapping of @fd (anonymous
- * if -1) made with @mmap_flags (and mlock2(MLOCK_ONFAULT) if @lock), after
+ * if -1) made with @mmap_flags (and mlock2(MLOCK_ONFAULT) or an MPOL_BIND
+ * policy for node 0 as @setup says), after
  * a first touch that sets up its anon_vma (counted as
  * spf_abort_no_anon_vma).  Return NULL and the growth of @counter and of
  * spf_success, or what failed.
  */
 #define DECLINED_PAGES	32
 
-static const char *fault_declined(int fd, int mmap_flags, bool lock,
+/*
+ * Give [p, p + len) the memory policy @mode for node 0, or the calling
+ * thread if @p is NULL (the guest has one node).  0, or -1 with errno
+ * (ENOSYS without CONFIG_NUMA).
+ */
+static int set_policy(void *p, size_t len, int mode)
+{
+	unsigned long node0 = 1;
+
+	if (!p)
+		return syscall(SYS_set_mempolicy, mode,
+			       mode == MPOL_DEFAULT ? NULL : &node0,
+			       8 * sizeof(node0));
+	return syscall(SYS_mbind, p, len, mode, &node0, 8 * sizeof(node0), 0);
+}
+
+enum vma_setup { SETUP_NONE, SETUP_MLOCK, SETUP_MBIND };
+
+static const char *fault_declined(int fd, int mmap_flags, enum vma_setup setup,
 				  const char *counter, long *aborts, long *spf)
 {
 	size_t len = (DECLINED_PAGES + 1) * PAGE_SZ;
@@ -526,9 +537,13 @@ static const char *fault_declined(int fd, int mmap_flags, bool lock,
 		 (fd < 0 ? MAP_ANONYMOUS : 0), fd, 0);
 	if (p == MAP_FAILED)
 		return "mmap";
-	if (lock && syscall(SYS_mlock2, p, len, MLOCK_ONFAULT)) {
+	if (setup == SETUP_MLOCK && syscall(SYS_mlock2, p, len, MLOCK_ONFAULT)) {
 		munmap(p, len);
 		return "mlock2(MLOCK_ONFAULT)";
+	}
+	if (setup == SETUP_MBIND && set_policy(p, len, MPOL_BIND)) {
+		munmap(p, len);
+		return "mbind(MPOL_BIND, node 0)";
 	}
 	/* The top page first: a stack VMA grows down from there. */
 	p[DECLINED_PAGES * PAGE_SZ] = 1;
@@ -543,7 +558,8 @@ static const char *fault_declined(int fd, int mmap_flags, bool lock,
 }
 
 static void check_declined(struct __test_metadata *_metadata, int fd,
-			   int mmap_flags, bool lock, const char *counter)
+			   int mmap_flags, enum vma_setup setup,
+			   const char *counter)
 {
 	const char *why;
 	long aborts, spf;
@@ -552,7 +568,7 @@ static void check_declined(struct __test_metadata *_metadata, int fd,
 		SKIP(return, "no %s in /proc/vmstat", counter);
 	if (!sysctl_on("/proc/sys/vm/speculative_page_fault"))
 		SKIP(return, "vm.speculative_page_fault is off");
-	why = fault_declined(fd, mmap_flags, lock, counter, &aborts, &spf);
+	why = fault_declined(fd, mmap_flags, setup, counter, &aborts, &spf);
 	ASSERT_EQ(NULL, why) TH_LOG("%s: %s", why, strerror(errno));
 	TH_LOG("%d faults: %s +%ld, spf_success +%ld", DECLINED_PAGES,
 	       counter, aborts, spf);
@@ -564,12 +580,13 @@ static void check_declined(struct __test_metadata *_metadata, int fd,
 
 TEST(declined_mlock)
 {
-	check_declined(_metadata, -1, 0, true, "spf_abort_mlock");
+	check_declined(_metadata, -1, 0, SETUP_MLOCK, "spf_abort_mlock");
 }
 
 TEST(declined_stack)
 {
-	check_declined(_metadata, -1, MAP_GROWSDOWN, false, "spf_abort_stack");
+	check_declined(_metadata, -1, MAP_GROWSDOWN, SETUP_NONE,
+		       "spf_abort_stack");
 }
 
 /* Anonymous, but with a file that the fault path would read unpinned. */
@@ -579,8 +596,60 @@ TEST(declined_dev_zero)
 
 	if (fd < 0)
 		SKIP(return, "no /dev/zero: %s", strerror(errno));
-	check_declined(_metadata, fd, 0, false, "spf_abort_not_anon");
+	check_declined(_metadata, fd, 0, SETUP_NONE, "spf_abort_not_anon");
 	close(fd);
+}
+
+/*
+ * Memory policies (CONFIG_NUMA).  A VMA with its own policy is left to the
+ * locked path, and so is a task that interleaves: the speculative path
+ * allocates with alloc_page(), which would place an interleaving task's
+ * pages by its rotor, not by their offset as the locked path does.  A
+ * task policy that does not interleave is applied by alloc_page() alike,
+ * so its faults stay speculative.
+ */
+static void check_task_policy(struct __test_metadata *_metadata, int mode,
+			      bool declined)
+{
+	const char *why;
+	long aborts, spf;
+
+	if (mmscale_vmstat("spf_abort_policy") < 0)
+		SKIP(return, "no spf_abort_policy in /proc/vmstat");
+	if (!sysctl_on("/proc/sys/vm/speculative_page_fault"))
+		SKIP(return, "vm.speculative_page_fault is off");
+	if (set_policy(NULL, 0, mode) && errno == ENOSYS)
+		SKIP(return, "no memory policies (CONFIG_NUMA=n)");
+	why = fault_declined(-1, 0, SETUP_NONE, "spf_abort_policy", &aborts,
+			     &spf);
+	ASSERT_EQ(0, set_policy(NULL, 0, MPOL_DEFAULT));
+	ASSERT_EQ(NULL, why) TH_LOG("%s: %s", why, strerror(errno));
+	TH_LOG("%d faults: spf_abort_policy +%ld, spf_success +%ld",
+	       DECLINED_PAGES, aborts, spf);
+	if (declined) {
+		ASSERT_GE(aborts, DECLINED_PAGES);
+		ASSERT_LT(spf, DECLINED_PAGES);
+	} else {
+		ASSERT_EQ(0, aborts);
+		ASSERT_GE(spf, DECLINED_PAGES * 9 / 10);
+	}
+}
+
+TEST(declined_vma_policy)
+{
+	if (set_policy(NULL, 0, MPOL_DEFAULT) && errno == ENOSYS)
+		SKIP(return, "no memory policies (CONFIG_NUMA=n)");
+	check_declined(_metadata, -1, 0, SETUP_MBIND, "spf_abort_policy");
+}
+
+TEST(declined_task_interleave)
+{
+	check_task_policy(_metadata, MPOL_INTERLEAVE, true);
+}
+
+TEST(task_bind_speculative)
+{
+	check_task_policy(_metadata, MPOL_BIND, false);
 }
 
 /*
