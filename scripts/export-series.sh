@@ -30,8 +30,10 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 if [ "$n" -gt 0 ]; then
+	# --zero-commit: the hashes of a work tree's commits differ between
+	# machines (git am records the time); the patches do not.
 	git_k format-patch -q --cover-letter --subject-prefix="PATCH 6.1.y" \
-		--no-signature -o "$tmp" mmscale-base..series
+		--no-signature --zero-commit -o "$tmp" mmscale-base..series
 	# Fill the cover letter's placeholders from scripts/cover-letter.txt.
 	python3 - "$tmp/0000-cover-letter.patch" "$COVER" <<'PY'
 import sys
