@@ -497,14 +497,6 @@ TEST_F_TIMEOUT(race, vma_change, 120)
 	}
 }
 
-/*
- * Fault in DECLINED_PAGES pages of a new private mapping of @fd (anonymous
- * if -1) made with @mmap_flags (and mlock2(MLOCK_ONFAULT) or an MPOL_BIND
- * policy for node 0 as @setup says), after
- * a first touch that sets up its anon_vma (counted as
- * spf_abort_no_anon_vma).  Return NULL and the growth of @counter and of
- * spf_success, or what failed.
- */
 #define DECLINED_PAGES	32
 
 /*
@@ -525,6 +517,13 @@ static int set_policy(void *p, size_t len, int mode)
 
 enum vma_setup { SETUP_NONE, SETUP_MLOCK, SETUP_MBIND };
 
+/*
+ * Fault in DECLINED_PAGES pages of a new private mapping of @fd (anonymous
+ * if -1) made with @mmap_flags (and mlock2(MLOCK_ONFAULT) or an MPOL_BIND
+ * policy for node 0 as @setup says), after a first touch that sets up its
+ * anon_vma (counted as spf_abort_no_anon_vma).  Return NULL and the growth
+ * of @counter and of spf_success, or what failed.
+ */
 static const char *fault_declined(int fd, int mmap_flags, enum vma_setup setup,
 				  const char *counter, long *aborts, long *spf)
 {
