@@ -15,6 +15,10 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 rev=${1:?usage: series-at.sh REV}
+# REV names directories and files (build/obj/FLAVOR-patched-at-REV, ...).
+case "$rev" in
+*[!A-Za-z0-9._-]*) die "REV '$rev': use a hash or a name of letters, digits, '.', '_' and '-'" ;;
+esac
 dest=$(src_dir "patched-at-$rev")
 
 git_k() {
