@@ -12,10 +12,6 @@ source "$(dirname "$0")/lib.sh"
 PATCH_DIR=$MMSCALE_TOP/patches
 STAMP=$BUILD_DIR/series.stamp
 
-git_k() {
-	git -C "$KTREE" -c user.name=mmscale -c user.email=mmscale@localhost "$@"
-}
-
 series_patches() {
 	[ -f "$PATCH_DIR/series" ] || return 0
 	grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' "$PATCH_DIR/series" || true

@@ -12,10 +12,6 @@ source "$(dirname "$0")/lib.sh"
 PATCH_DIR=$MMSCALE_TOP/patches
 COVER=$MMSCALE_TOP/scripts/cover-letter.txt
 
-git_k() {
-	git -C "$KTREE" "$@"
-}
-
 git_k rev-parse -q --verify refs/tags/mmscale-base >/dev/null ||
 	die "no kernel work tree at $KTREE: run 'make source' first"
 [ "$(git_k rev-parse --abbrev-ref HEAD)" = series ] ||

@@ -10,10 +10,6 @@ source "$(dirname "$0")/lib.sh"
 
 DEB_TARBALL=/usr/src/linux-source-6.1.tar.xz
 
-git_k() {
-	git -C "$KTREE" -c user.name=mmscale -c user.email=mmscale@localhost "$@"
-}
-
 kernel_version() {
 	make -s -C "$1" kernelversion 2>/dev/null
 }

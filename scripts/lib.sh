@@ -35,6 +35,19 @@ run_logged() {
 	fi
 }
 
+# git_in DIR ARGS...: git in the work tree DIR, with the identity that the
+# pipeline's own commits carry (the baseline, git am of the series).
+git_in() {
+	local dir=$1
+	shift
+	git -C "$dir" -c user.name=mmscale -c user.email=mmscale@localhost "$@"
+}
+
+# git_k ARGS...: git in the kernel work tree.
+git_k() {
+	git_in "$KTREE" "$@"
+}
+
 # obj_dir FLAVOR VARIANT: the O= directory of one kernel build.
 obj_dir() {
 	printf '%s/%s-%s\n' "$OBJ_ROOT" "$1" "$2"

@@ -21,10 +21,6 @@ case "$rev" in
 esac
 dest=$(src_dir "patched-at-$rev")
 
-git_k() {
-	git -C "$KTREE" -c user.name=mmscale -c user.email=mmscale@localhost "$@"
-}
-
 if [ -f "$dest/Makefile" ]; then
 	log "patched-at-$rev: work tree exists: $dest"
 	exit 0
@@ -42,10 +38,9 @@ git_k worktree add -q --detach "$dest" mmscale-base
 n=0
 while read -r p; do
 	case "$p" in '' | '#'*) continue ;; esac
-	if ! git -C "$MMSCALE_TOP" show "$rev:patches/$p" | git -C "$dest" \
-		-c user.name=mmscale -c user.email=mmscale@localhost \
-		am -q --keep-cr >"$LOG_DIR/git-am-at-$rev.log" 2>&1; then
-		git -C "$dest" am --abort >/dev/null 2>&1 || true
+	if ! git -C "$MMSCALE_TOP" show "$rev:patches/$p" |
+		git_in "$dest" am -q --keep-cr >"$LOG_DIR/git-am-at-$rev.log" 2>&1; then
+		git_in "$dest" am --abort >/dev/null 2>&1 || true
 		cat "$LOG_DIR/git-am-at-$rev.log" >&2
 		git_k worktree remove --force "$dest"
 		die "patch $p of $rev does not apply (log: $LOG_DIR/git-am-at-$rev.log)"

@@ -175,7 +175,7 @@ TEST_F(cow, declined)
 	       without.aborts, without.spf);
 	ASSERT_TRUE(without.data_ok);
 	ASSERT_EQ(0, without.aborts);
-	ASSERT_GE(without.spf, COW_PAGES / 2);
+	ASSERT_GE(without.spf, COW_PAGES * 9 / 10);
 
 	/* ...with one, every copy is declined and done under mmap_lock. */
 	ASSERT_EQ(0, notifier_op(self->fd, MMSCALE_NOTIFIER_REGISTER, &n))

@@ -617,8 +617,11 @@ static void check_task_policy(struct __test_metadata *_metadata, int mode,
 		SKIP(return, "no spf_abort_policy in /proc/vmstat");
 	if (!sysctl_on("/proc/sys/vm/speculative_page_fault"))
 		SKIP(return, "vm.speculative_page_fault is off");
-	if (set_policy(NULL, 0, mode) && errno == ENOSYS)
-		SKIP(return, "no memory policies (CONFIG_NUMA=n)");
+	if (set_policy(NULL, 0, mode)) {
+		if (errno == ENOSYS)
+			SKIP(return, "no memory policies (CONFIG_NUMA=n)");
+		ASSERT_EQ(0, errno) TH_LOG("set_mempolicy: %s", strerror(errno));
+	}
 	why = fault_declined(-1, 0, SETUP_NONE, "spf_abort_policy", &aborts,
 			     &spf);
 	ASSERT_EQ(0, set_policy(NULL, 0, MPOL_DEFAULT));
