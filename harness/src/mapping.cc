@@ -3,7 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <fstream>
 #include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -85,6 +88,21 @@ AddressRange isolated_pmd_block(std::uintptr_t start, std::size_t size) {
   if (first < start || last < first || last - first < kPmdSize)
     throw std::invalid_argument("isolated_pmd_block: no whole PMD inside the range");
   return {first, first + kPmdSize};
+}
+
+std::size_t count_mappings(AddressRange range) {
+  std::ifstream maps("/proc/self/maps");
+  if (!maps) throw_errno("open /proc/self/maps");
+  std::size_t n = 0;
+  std::string line;
+  while (std::getline(maps, line)) {
+    unsigned long start = 0;
+    unsigned long end = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx", &start, &end) != 2 || start >= end)
+      throw std::runtime_error("cannot parse /proc/self/maps line: " + line);
+    if (start < range.end && end > range.start) ++n;
+  }
+  return n;
 }
 
 }  // namespace mmscale

@@ -88,4 +88,9 @@ struct AddressRange {
 // of 4 MiB always has one; a smaller one may not).
 AddressRange isolated_pmd_block(std::uintptr_t start, std::size_t size);
 
+// How many lines of /proc/self/maps (VMAs) overlap @range.  Throws
+// SysError if the file cannot be read, std::runtime_error on a line it
+// cannot parse.
+std::size_t count_mappings(AddressRange range);
+
 }  // namespace mmscale

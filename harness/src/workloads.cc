@@ -1,4 +1,4 @@
-// pft, page_fault1/2/3, mmap_loop, writer, dontneed and dontneed_hold.
+// pft, page_fault1/2/3, mmap_loop, writer, samevma, dontneed and dontneed_hold.
 // holdlat lives in holdlat.cc, lockbench in lockbench.cc.
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -274,6 +274,109 @@ class Writer : public Workload {
   }
 };
 
+// samevma: -t faulters, each in its own slice of one shared VMA, and -W
+// threads that split that VMA and merge it again (mprotect of its last page,
+// which nobody touches, to read-only and back): every write hold of
+// mmap_lock changes the VMA the faults are in, as ebizzy's mmap and munmap
+// do to the merged VMA of its chunks.  No PTE changes, so no TLB shootdown.
+// A faulter writes one byte per page of its slice, then MADV_DONTNEED the
+// slice, again.
+struct SharedVma {
+  Mapping region;         // the slices, then the guard page
+  std::size_t slice = 0;  // bytes per faulter
+
+  SharedVma(unsigned faulters, std::size_t slice_size)
+      : region(Mapping::anonymous(faulters * slice_size + kPageSize)), slice(slice_size) {
+    region.advise(MADV_NOHUGEPAGE);
+  }
+  std::byte* slice_of(unsigned i) const { return region.data() + i * slice; }
+  std::byte* guard() const { return region.data() + region.size() - kPageSize; }
+  AddressRange range() const {
+    const auto start = reinterpret_cast<std::uintptr_t>(region.data());
+    return {start, start + region.size()};
+  }
+};
+
+ThreadBody slice_fault_body(std::byte* base, std::size_t size) {
+  return [base, size](const std::atomic<bool>& stop) {
+    std::uint64_t faults = 0;
+    while (!stop.load(std::memory_order_relaxed)) {
+      for (std::size_t off = 0; off < size; off += kPageSize) {
+        if (stop.load(std::memory_order_relaxed)) break;
+        touch_byte(base + off);
+        ++faults;
+      }
+      if (::madvise(base, size, MADV_DONTNEED) != 0) throw_errno("madvise");
+    }
+    return faults;
+  };
+}
+
+void protect_page(std::byte* page, int prot) {
+  if (::mprotect(page, kPageSize, prot) != 0) throw_errno("mprotect");
+}
+
+// Split (read-only guard page) and merge (read-write again): two write
+// holds of mmap_lock per loop, each changing the shared VMA.
+ThreadBody split_merge_body(std::byte* guard) {
+  return [guard](const std::atomic<bool>& stop) {
+    std::uint64_t calls = 0;
+    while (!stop.load(std::memory_order_relaxed)) {
+      protect_page(guard, PROT_READ);
+      protect_page(guard, PROT_READ | PROT_WRITE);
+      calls += 2;
+    }
+    return calls;
+  };
+}
+
+class SameVma : public Workload {
+ public:
+  std::string_view name() const override { return "samevma"; }
+  std::string_view description() const override {
+    return "-t faulters in slices (-s, 16M) of one VMA alone, beside -W threads that split and "
+           "merge that VMA with mprotect, then those threads alone; -S per phase";
+  }
+  WorkloadResult run(const WorkloadParams& p) override {
+    const SharedVma vma(p.threads, region_size(p, 16 * kMiB));
+    // The writers must really change the faulters' VMA: one VMA, split in
+    // two by the read-only guard page, and merged again.
+    const std::size_t before = count_mappings(vma.range());
+    protect_page(vma.guard(), PROT_READ);
+    const std::size_t split = count_mappings(vma.range());
+    protect_page(vma.guard(), PROT_READ | PROT_WRITE);
+    if (before != 1 || split != 2 || count_mappings(vma.range()) != 1)
+      throw std::runtime_error("samevma: the kernel did not split and merge the shared VMA");
+
+    std::vector<ThreadBody> faulters;
+    for (unsigned i = 0; i < p.threads; ++i)
+      faulters.push_back(slice_fault_body(vma.slice_of(i), vma.slice));
+    const std::vector<ThreadBody> writers(p.writers, split_merge_body(vma.guard()));
+
+    const double alone = total_rate(run_timed(faulters, duration_of(p)).threads);
+    std::vector<ThreadBody> mixed = faulters;
+    mixed.insert(mixed.end(), writers.begin(), writers.end());
+    const TimedRun both = run_timed(mixed, duration_of(p));
+    const std::span<const ThreadResult> all(both.threads);
+    const double beside = total_rate(all.first(p.threads));
+    const double writer_beside = total_rate(all.subspan(p.threads));
+    const double writer_alone = total_rate(run_timed(writers, duration_of(p)).threads);
+    if (count_mappings(vma.range()) != 1)
+      throw std::runtime_error("samevma: the shared VMA was left split");
+
+    WorkloadResult r;
+    r.metrics.push_back({"faults_per_s_alone", alone, "faults/s"});
+    r.metrics.push_back({"faults_per_s_with_writer", beside, "faults/s"});
+    r.metrics.push_back({"fault_ratio", ratio(beside, alone), ""});
+    r.metrics.push_back({"writer_calls_per_s", writer_beside, "mprotects/s"});
+    r.metrics.push_back({"writer_calls_per_s_alone", writer_alone, "mprotects/s"});
+    r.metrics.push_back({"writer_kept", ratio(writer_beside, writer_alone), ""});
+    r.per_thread_metric = "faults_per_s_with_writer";
+    for (const ThreadResult& t : all.first(p.threads)) r.per_thread.push_back(t.rate());
+    return r;
+  }
+};
+
 // One thread of dontneed: its own region of @size bytes (THP off), one byte
 // written per page, then MADV_DONTNEED of the whole region, again.
 ThreadBody dontneed_body(std::size_t size) {
@@ -371,8 +474,8 @@ class DontNeedHold : public Workload {
 }  // namespace
 
 std::vector<std::string_view> workload_names() {
-  return {"pft",    "page_fault1", "page_fault2",   "page_fault3", "mmap_loop",
-          "writer", "dontneed",    "dontneed_hold", "holdlat",     "lockbench"};
+  return {"pft",     "page_fault1", "page_fault2",   "page_fault3", "mmap_loop", "writer",
+          "samevma", "dontneed",    "dontneed_hold", "holdlat",     "lockbench"};
 }
 
 std::unique_ptr<Workload> make_workload(std::string_view name) {
@@ -382,6 +485,7 @@ std::unique_ptr<Workload> make_workload(std::string_view name) {
   if (name == "page_fault3") return std::make_unique<PageFault>(3);
   if (name == "mmap_loop") return std::make_unique<MmapLoop>();
   if (name == "writer") return std::make_unique<Writer>();
+  if (name == "samevma") return std::make_unique<SameVma>();
   if (name == "dontneed") return std::make_unique<DontNeed>();
   if (name == "dontneed_hold") return std::make_unique<DontNeedHold>();
   if (name == "holdlat") return make_holdlat();

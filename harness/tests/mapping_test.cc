@@ -109,5 +109,27 @@ TEST(IsolatedPmdBlock, RejectsRangesWithoutAWholePmd) {
   EXPECT_THROW(isolated_pmd_block(UINTPTR_MAX - kPageSize + 1, 8 << 20), std::invalid_argument);
 }
 
+TEST(CountMappings, SeesSplitsAndMerges) {
+  const Mapping m = Mapping::anonymous(3 * kPageSize);
+  const auto start = reinterpret_cast<std::uintptr_t>(m.data());
+  const AddressRange all{start, start + 3 * kPageSize};
+  EXPECT_EQ(count_mappings(all), 1u);
+  ASSERT_EQ(::mprotect(m.data() + kPageSize, kPageSize, PROT_READ), 0);
+  EXPECT_EQ(count_mappings(all), 3u);
+  EXPECT_EQ(count_mappings({start, start + kPageSize}), 1u);
+  ASSERT_EQ(::mprotect(m.data() + kPageSize, kPageSize, PROT_READ | PROT_WRITE), 0);
+  EXPECT_EQ(count_mappings(all), 1u);
+}
+
+TEST(CountMappings, UnmappedRangeHasNone) {
+  void* addr = nullptr;
+  {
+    const Mapping m = Mapping::anonymous(kPageSize);
+    addr = m.data();
+  }
+  const auto start = reinterpret_cast<std::uintptr_t>(addr);
+  EXPECT_EQ(count_mappings({start, start + kPageSize}), 0u);
+}
+
 }  // namespace
 }  // namespace mmscale

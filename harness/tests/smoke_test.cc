@@ -35,7 +35,7 @@ TEST_P(WorkloadSmoke, PositiveRate) {
 
 INSTANTIATE_TEST_SUITE_P(All, WorkloadSmoke,
                          testing::Values("pft", "page_fault1", "page_fault2", "page_fault3",
-                                         "mmap_loop", "writer", "dontneed"));
+                                         "mmap_loop", "writer", "samevma", "dontneed"));
 
 TEST(RateSmoke, ReportsTheOperationCount) {
   for (const char* name : {"pft", "mmap_loop", "dontneed"}) {
@@ -65,6 +65,23 @@ TEST(WriterSmoke, ReportsAllFourPhases) {
   EXPECT_DOUBLE_EQ(r.get("writer_kept"),
                    r.get("writer_mmaps_per_s") / r.get("writer_mmaps_per_s_alone"));
   EXPECT_EQ(r.per_thread.size(), 1U);
+}
+
+TEST(SameVmaSmoke, ReportsAllThreePhases) {
+  WorkloadParams p = quick();
+  p.threads = 2;
+  p.size = 1 << 20;
+  const WorkloadResult r = make_workload("samevma")->run(p);
+  const double alone = r.get("faults_per_s_alone");
+  const double with_writer = r.get("faults_per_s_with_writer");
+  EXPECT_GT(alone, 0);
+  EXPECT_GT(with_writer, 0);
+  EXPECT_DOUBLE_EQ(r.get("fault_ratio"), with_writer / alone);
+  EXPECT_GT(r.get("writer_calls_per_s"), 0);
+  EXPECT_GT(r.get("writer_calls_per_s_alone"), 0);
+  EXPECT_DOUBLE_EQ(r.get("writer_kept"),
+                   r.get("writer_calls_per_s") / r.get("writer_calls_per_s_alone"));
+  EXPECT_EQ(r.per_thread.size(), 2U);
 }
 
 TEST(HoldLatSmoke, RunsOrSkips) {
