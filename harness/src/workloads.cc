@@ -195,25 +195,31 @@ class MmapLoop : public Workload {
   }
 };
 
-// @threads copies of @measured beside @others for the run time.
+// @measured beside @others for the run time.
 struct BesideRun {
   double beside = 0;               // the measured threads' total rate
   double others = 0;               // the others' total rate
   std::vector<double> per_thread;  // each measured thread's rate
 };
 
-BesideRun run_beside(const WorkloadParams& p, const ThreadBody& measured,
+BesideRun run_beside(const WorkloadParams& p, const std::vector<ThreadBody>& measured,
                      const std::vector<ThreadBody>& others) {
-  std::vector<ThreadBody> bodies(p.threads, measured);
+  std::vector<ThreadBody> bodies = measured;
   bodies.insert(bodies.end(), others.begin(), others.end());
   const TimedRun mixed = run_timed(bodies, duration_of(p));
 
   const std::span<const ThreadResult> all(mixed.threads);
   BesideRun r;
-  r.beside = total_rate(all.first(p.threads));
-  r.others = total_rate(all.subspan(p.threads));
-  for (const ThreadResult& t : all.first(p.threads)) r.per_thread.push_back(t.rate());
+  r.beside = total_rate(all.first(measured.size()));
+  r.others = total_rate(all.subspan(measured.size()));
+  for (const ThreadResult& t : all.first(measured.size())) r.per_thread.push_back(t.rate());
   return r;
+}
+
+// -t copies of @measured beside @others.
+BesideRun run_beside(const WorkloadParams& p, const ThreadBody& measured,
+                     const std::vector<ThreadBody>& others) {
+  return run_beside(p, std::vector<ThreadBody>(p.threads, measured), others);
 }
 
 // @n copies of @body alone for the run time: their total rate.
@@ -354,25 +360,20 @@ class SameVma : public Workload {
     const std::vector<ThreadBody> writers(p.writers, split_merge_body(vma.guard()));
 
     const double alone = total_rate(run_timed(faulters, duration_of(p)).threads);
-    std::vector<ThreadBody> mixed = faulters;
-    mixed.insert(mixed.end(), writers.begin(), writers.end());
-    const TimedRun both = run_timed(mixed, duration_of(p));
-    const std::span<const ThreadResult> all(both.threads);
-    const double beside = total_rate(all.first(p.threads));
-    const double writer_beside = total_rate(all.subspan(p.threads));
+    const BesideRun w = run_beside(p, faulters, writers);
     const double writer_alone = total_rate(run_timed(writers, duration_of(p)).threads);
     if (count_mappings(vma.range()) != 1)
       throw std::runtime_error("samevma: the shared VMA was left split");
 
     WorkloadResult r;
     r.metrics.push_back({"faults_per_s_alone", alone, "faults/s"});
-    r.metrics.push_back({"faults_per_s_with_writer", beside, "faults/s"});
-    r.metrics.push_back({"fault_ratio", ratio(beside, alone), ""});
-    r.metrics.push_back({"writer_calls_per_s", writer_beside, "mprotects/s"});
+    r.metrics.push_back({"faults_per_s_with_writer", w.beside, "faults/s"});
+    r.metrics.push_back({"fault_ratio", ratio(w.beside, alone), ""});
+    r.metrics.push_back({"writer_calls_per_s", w.others, "mprotects/s"});
     r.metrics.push_back({"writer_calls_per_s_alone", writer_alone, "mprotects/s"});
-    r.metrics.push_back({"writer_kept", ratio(writer_beside, writer_alone), ""});
+    r.metrics.push_back({"writer_kept", ratio(w.others, writer_alone), ""});
     r.per_thread_metric = "faults_per_s_with_writer";
-    for (const ThreadResult& t : all.first(p.threads)) r.per_thread.push_back(t.rate());
+    r.per_thread = w.per_thread;
     return r;
   }
 };
