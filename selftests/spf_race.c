@@ -34,6 +34,12 @@
  *
  * neighbour_split checks progress: splitting a VMA must not hold up the
  * speculative faults of the VMA next to it, which the split leaves alone.
+ * own_split_end and own_split_middle split and merge the VMA the faults are
+ * in, at its end page and at its middle page, which leaves every faulting
+ * address mapped as it was, but some of them in a new VMA for a while: a
+ * fault that meets a split waits for it and goes on speculatively
+ * (spf_wait, spf_rebase), and must commit to the VMA that holds its
+ * address by then.  No write may be lost.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -737,6 +743,85 @@ TEST(neighbour_split)
 	ASSERT_GT(s.rounds, 0);
 	EXPECT_GE(spf, faults * 9 / 10);
 	EXPECT_EQ(0, busy);
+}
+
+/*
+ * The main thread writes a new value to each page of a region but its last
+ * and checks it, then MADV_DONTNEEDs them, while the splitter splits the
+ * region's VMA at @toggle (mprotect of that page to read-only) and merges
+ * it again.  Only @toggle is never written, so the splits change no PTE.
+ */
+static void own_split(struct __test_metadata *_metadata, int toggle)
+{
+	size_t len = SPLIT_PAGES * PAGE_SZ;
+	long rebase0, wait0, spf0, rebase, wait, spf, faults = 0, lost = 0;
+	struct splitter s = { 0 };
+	pthread_t thread;
+	char *region;
+	uint64_t end;
+	int round, i;
+
+	if (mmscale_vmstat("spf_rebase") < 0 || mmscale_vmstat("spf_wait") < 0)
+		SKIP(return, "no spf_rebase or spf_wait in /proc/vmstat");
+	if (!sysctl_on("/proc/sys/vm/speculative_page_fault"))
+		SKIP(return, "vm.speculative_page_fault is off");
+	region = map_anon(len);
+	ASSERT_NE(NULL, region);
+	region[0] = 1;	/* its anon_vma */
+	s.last = region + toggle * PAGE_SZ;
+	atomic_init(&s.stop, false);
+
+	rebase0 = mmscale_vmstat("spf_rebase");
+	wait0 = mmscale_vmstat("spf_wait");
+	spf0 = mmscale_vmstat("spf_success");
+	ASSERT_EQ(0, pthread_create(&thread, NULL, splitter_fn, &s));
+	end = now_ns() + SPLIT_NS;
+	for (round = 0; round < SPLIT_ROUNDS && now_ns() < end && !s.err;
+	     round++) {
+		char val = 1 + round % 127;
+
+		for (i = 0; i < SPLIT_PAGES - 1; i++) {
+			if (i == toggle)
+				continue;
+			region[i * PAGE_SZ] = val;
+			faults++;
+		}
+		for (i = 0; i < SPLIT_PAGES - 1; i++)
+			if (i != toggle && region[i * PAGE_SZ] != val)
+				lost++;
+		ASSERT_EQ(0, madvise(region, toggle * PAGE_SZ, MADV_DONTNEED));
+		ASSERT_EQ(0, madvise(region + (toggle + 1) * PAGE_SZ,
+				     (SPLIT_PAGES - toggle - 1) * PAGE_SZ,
+				     MADV_DONTNEED));
+	}
+	atomic_store(&s.stop, true);
+	pthread_join(thread, NULL);
+	rebase = mmscale_vmstat("spf_rebase") - rebase0;
+	wait = mmscale_vmstat("spf_wait") - wait0;
+	spf = mmscale_vmstat("spf_success") - spf0;
+	ASSERT_EQ(0, s.err) TH_LOG("mprotect: %s", strerror(s.err));
+	EXPECT_TRUE(one_vma(region, len));
+	munmap(region, len);
+	TH_LOG("%ld faults beside %d splits at page %d: spf_success +%ld, spf_wait +%ld, spf_rebase +%ld",
+	       faults, s.rounds, toggle, spf, wait, rebase);
+	ASSERT_GT(s.rounds, 0);
+	EXPECT_EQ(0, lost);
+	/*
+	 * Faults that meet a split wait for it, at their start or at their
+	 * commit, and go on speculatively.
+	 */
+	EXPECT_GT(wait, 0);
+	EXPECT_GT(rebase, 0);
+}
+
+TEST(own_split_end)
+{
+	own_split(_metadata, SPLIT_PAGES - 1);
+}
+
+TEST(own_split_middle)
+{
+	own_split(_metadata, SPLIT_PAGES / 2);
 }
 
 TEST_HARNESS_MAIN
