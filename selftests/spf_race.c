@@ -747,9 +747,10 @@ TEST(neighbour_split)
 
 /*
  * The main thread writes a new value to each page of a region but its last
- * and checks it, then MADV_DONTNEEDs them, while the splitter splits the
- * region's VMA at @toggle (mprotect of that page to read-only) and merges
- * it again.  Only @toggle is never written, so the splits change no PTE.
+ * and @toggle and checks it, then MADV_DONTNEEDs them, while the splitter
+ * splits the region's VMA at @toggle (mprotect of that page to read-only)
+ * and merges it again.  @toggle is never written, so the splits change no
+ * PTE.
  */
 static void own_split(struct __test_metadata *_metadata, int toggle)
 {
