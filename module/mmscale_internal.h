@@ -37,6 +37,7 @@ long mmscale_ioc_hold(struct mmscale_hold __user *uarg);
 long mmscale_ioc_range_stress(struct mmscale_range_stress __user *uarg);
 long mmscale_ioc_lock_bench(struct mmscale_lock_bench __user *uarg);
 long mmscale_ioc_spf_inversion(struct mmscale_spf_inversion __user *uarg);
+long mmscale_ioc_stale_vma(struct mmscale_stale_vma __user *uarg);
 long mmscale_ioc_notifier(struct file *file,
 			  struct mmscale_notifier __user *uarg);
 void mmscale_notifier_release(struct file *file);

@@ -74,6 +74,12 @@ static long mmscale_ioc_features(struct mmscale_features __user *uarg)
 #ifdef CONFIG_MMU_NOTIFIER
 	f.features |= MMSCALE_FEAT_MMU_NOTIFIER;
 #endif
+#ifdef CONFIG_DEBUG_VM_SPF_FREE
+	f.features |= MMSCALE_FEAT_SPF_VMA_FREE;
+#endif
+#ifdef CONFIG_KASAN
+	f.features |= MMSCALE_FEAT_KASAN;
+#endif
 
 	return copy_to_user(uarg, &f, sizeof(f)) ? -EFAULT : 0;
 }
@@ -117,6 +123,8 @@ static long mmscale_ctl_ioctl(struct file *file, unsigned int cmd,
 		return mmscale_ioc_spf_inversion(uarg);
 	case MMSCALE_IOC_NOTIFIER:
 		return mmscale_ioc_notifier(file, uarg);
+	case MMSCALE_IOC_STALE_VMA:
+		return mmscale_ioc_stale_vma(uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -17,6 +17,12 @@
  * class where their table is constructed (ptlock_init() is inline), so
  * PTE and PMD locks are different classes, and the commit under the PTE
  * lock takes the bias after the lock, the harmless order.
+ *
+ * MMSCALE_IOC_STALE_VMA is the KASAN self-test of CONFIG_DEBUG_VM_SPF_FREE,
+ * which frees VMAs after an RCU grace period rather than into a
+ * SLAB_TYPESAFE_BY_RCU cache that KASAN cannot watch: it reads a VMA
+ * after munmap() freed it, as a speculative fault that went on without
+ * its reference would, and KASAN must report that.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -89,6 +95,48 @@ out:
 }
 #else
 long mmscale_ioc_spf_inversion(struct mmscale_spf_inversion __user *uarg)
+{
+	return -EOPNOTSUPP;
+}
+#endif
+
+#ifdef CONFIG_DEBUG_VM_SPF_FREE
+long mmscale_ioc_stale_vma(struct mmscale_stale_vma __user *uarg)
+{
+	struct mmscale_stale_vma arg;
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	unsigned long len;
+	int ret;
+
+	if (copy_from_user(&arg, uarg, sizeof(arg)))
+		return -EFAULT;
+	if (arg.magic != MMSCALE_WARN_MAGIC || arg.__reserved ||
+	    !PAGE_ALIGNED(arg.addr) || arg.addr >= TASK_SIZE || !mm)
+		return -EINVAL;
+
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, arg.addr);
+	if (!vma || vma->vm_start != arg.addr) {
+		mmap_read_unlock(mm);
+		return -EINVAL;
+	}
+	len = vma->vm_end - vma->vm_start;
+	mmap_read_unlock(mm);
+
+	/* Frees the VMA, unless another thread changed it meanwhile. */
+	ret = vm_munmap(arg.addr, len);
+	if (ret)
+		return ret;
+	/* vm_area_put() freed it with call_rcu(): let that run. */
+	rcu_barrier();
+	pr_info("reading a freed VMA: KASAN must report this\n");
+	arg.start = READ_ONCE(vma->vm_start);
+
+	return copy_to_user(uarg, &arg, sizeof(arg)) ? -EFAULT : 0;
+}
+#else
+long mmscale_ioc_stale_vma(struct mmscale_stale_vma __user *uarg)
 {
 	return -EOPNOTSUPP;
 }

@@ -26,6 +26,8 @@
 #define MMSCALE_FEAT_MMAP_LOCK_RANGE	(1ULL << 3)	/* CONFIG_MMAP_LOCK_RANGE */
 #define MMSCALE_FEAT_SPF		(1ULL << 4)	/* CONFIG_SPECULATIVE_PAGE_FAULT */
 #define MMSCALE_FEAT_MMU_NOTIFIER	(1ULL << 5)	/* CONFIG_MMU_NOTIFIER */
+#define MMSCALE_FEAT_SPF_VMA_FREE	(1ULL << 6)	/* CONFIG_DEBUG_VM_SPF_FREE */
+#define MMSCALE_FEAT_KASAN		(1ULL << 7)	/* CONFIG_KASAN */
 
 struct mmscale_features {
 	__u64 features;		/* out: MMSCALE_FEAT_* */
@@ -178,6 +180,27 @@ struct mmscale_spf_inversion {
 	__u32 __reserved;
 };
 
+/*
+ * The KASAN self-test of CONFIG_DEBUG_VM_SPF_FREE: find the VMA that
+ * starts at @addr in the caller's mm, unmap all of it, wait for pending
+ * RCU callbacks (rcu_barrier()) and read the VMA's vm_start through the
+ * pointer kept from before, a use after free as a speculative fault that
+ * forgot its reference would commit it.  With spf_vma_free=rcu (the
+ * default of that option) the VMA was freed into a cache that KASAN
+ * watches, and KASAN must report the read (after which it reports
+ * nothing more: run it last).  Do not use it with spf_vma_free=typesafe
+ * (check /sys/kernel/slab/vm_area_struct/destroy_by_rcu first): the read
+ * would then go unseen.  @start returns what the read found.  @magic must
+ * be MMSCALE_WARN_MAGIC.  -EOPNOTSUPP without CONFIG_DEBUG_VM_SPF_FREE,
+ * -EINVAL for a bad argument or if no VMA starts at @addr.
+ */
+struct mmscale_stale_vma {
+	__u64 addr;		/* in: the start of a VMA */
+	__u32 magic;		/* in: MMSCALE_WARN_MAGIC */
+	__u32 __reserved;
+	__u64 start;		/* out: vm_start read after the free */
+};
+
 /* mmscale_notifier.op */
 enum mmscale_notifier_op {
 	MMSCALE_NOTIFIER_REGISTER = 0,
@@ -210,5 +233,6 @@ struct mmscale_notifier {
 #define MMSCALE_IOC_LOCK_BENCH	_IOWR(MMSCALE_IOC_MAGIC, 5, struct mmscale_lock_bench)
 #define MMSCALE_IOC_SPF_INVERSION _IOW(MMSCALE_IOC_MAGIC, 6, struct mmscale_spf_inversion)
 #define MMSCALE_IOC_NOTIFIER	_IOWR(MMSCALE_IOC_MAGIC, 7, struct mmscale_notifier)
+#define MMSCALE_IOC_STALE_VMA	_IOWR(MMSCALE_IOC_MAGIC, 8, struct mmscale_stale_vma)
 
 #endif /* MMSCALE_TEST_H */

@@ -4,8 +4,10 @@
 # Host side: the runner's own tests (verdict.py), shellcheck of the
 # scripts, the C++ harness unit tests.  Guest side: the debug kernel with
 # the series (lockdep, KASAN, DEBUG_VM), booted in QEMU, running KUnit, the
-# test module, the kselftests, the upstream vm suite and locktorture; its
-# console is scanned for splats.  Every result goes to one list; the last
+# test module, the kselftests, the upstream vm suite and locktorture, then
+# a second, shorter boot for the speculative fault tests with VMAs freed
+# as in production (spf_vma_free=typesafe); each console is scanned for
+# splats.  Every result goes to one list; the last
 # line is "N passed, N failed, N skipped" and the exit status is non-zero
 # when anything failed.  A stage that breaks is itself a failed result.
 set -euo pipefail
@@ -93,6 +95,24 @@ lint_kernel_style() {
 	fi
 }
 
+# boot_guest JOB DIR: boot the kernel once for JOB, console and results in
+# DIR.  A guest that never reached init (not one that failed a test) gets
+# one more boot; the first console stays for the record.  Sets boot_note
+# to the timeout when the job did not finish in time.
+boot_guest() {
+	local job=$1 dir=$2 rc=0
+	boot_note=""
+	"$MMSCALE_TOP/scripts/boot-qemu.sh" "$FLAVOR" "$VARIANT" "$job" "$dir" || rc=$?
+	if [ "$rc" = 1 ]; then
+		mv "$dir/console.log" "$dir/console.no-init.log"
+		log "guest: the guest did not come up; booting once more (first console: $dir/console.no-init.log)"
+		rc=0
+		"$MMSCALE_TOP/scripts/boot-qemu.sh" "$FLAVOR" "$VARIANT" "$job" "$dir" || rc=$?
+	fi
+	[ "$rc" = 2 ] && boot_note="${TIMEOUT:-1800}s"
+	return 0
+}
+
 # guest_side: build the kernel and the payload, boot, judge.
 guest_side() {
 	stage get-source "$MMSCALE_TOP/scripts/get-source.sh" || return 0
@@ -103,22 +123,27 @@ guest_side() {
 	stage initramfs "$MMSCALE_TOP/scripts/make-initramfs.sh" "$FLAVOR" "$VARIANT" || return 0
 
 	log "guest: booting $FLAVOR-$VARIANT, job $job (progress below)"
-	local rc=0 note="" kunit=()
-	"$MMSCALE_TOP/scripts/boot-qemu.sh" "$FLAVOR" "$VARIANT" "$job" "$out/guest" || rc=$?
-	if [ "$rc" = 1 ]; then
-		# A guest that never reached init (not one that failed a test)
-		# gets one more boot; the first console stays for the record.
-		mv "$out/guest/console.log" "$out/guest/console.no-init.log"
-		log "guest: the guest did not come up; booting once more (first console: $out/guest/console.no-init.log)"
-		rc=0
-		"$MMSCALE_TOP/scripts/boot-qemu.sh" "$FLAVOR" "$VARIANT" "$job" "$out/guest" || rc=$?
-	fi
-	[ "$rc" = 2 ] && note="${TIMEOUT:-1800}s"
+	local kunit=()
+	boot_guest "$job" "$out/guest"
 	[ "$FLAVOR" = debug ] && kunit=(--expect-kunit)
 	"${verdict[@]}" guest --console "$out/guest/console.log" --results "$out/guest/results" \
-		--timeout-note "$note" "${kunit[@]}" \
+		--timeout-note "$boot_note" "${kunit[@]}" \
 		--baseline "$MMSCALE_TOP/scripts/guest/vm-suite.baseline" \
 		--baseline-label "vanilla $(cat "$BUILD_DIR/kernel-version")" --out "$res"
+
+	# The debug kernel frees VMAs after a grace period, so that KASAN
+	# sees a speculative fault's use of a freed VMA
+	# (CONFIG_DEBUG_VM_SPF_FREE); a second, shorter boot runs the tests of
+	# the speculative path with VMAs reused at once, as in production
+	# (guest job spf-typesafe, results prefixed "typesafe:").
+	if [ "$job" = check ] &&
+		grep -qx 'CONFIG_DEBUG_VM_SPF_FREE=y' "$(obj_dir "$FLAVOR" "$VARIANT")/.config"; then
+		log "guest: booting $FLAVOR-$VARIANT with spf_vma_free=typesafe, job spf-typesafe"
+		APPEND="${APPEND:-} spf_vma_free=typesafe" boot_guest spf-typesafe "$out/guest-typesafe"
+		"${verdict[@]}" guest --console "$out/guest-typesafe/console.log" \
+			--results "$out/guest-typesafe/results" --timeout-note "$boot_note" \
+			--prefix typesafe --out "$res"
+	fi
 }
 
 guest_side

@@ -8,6 +8,8 @@
  *   mmscale-ctl warn                   trigger the deliberate WARN
  *   mmscale-ctl spf-inversion          trigger the deliberate lockdep report
  *                                      of MMSCALE_IOC_SPF_INVERSION
+ *   mmscale-ctl stale-vma              trigger the deliberate KASAN report
+ *                                      of MMSCALE_IOC_STALE_VMA
  *
  * Exit status: 0 done, 1 the operation failed, 2 bad usage,
  * 4 (KSFT_SKIP) the module or the feature is absent.
@@ -27,7 +29,7 @@
 static int show_usage(void)
 {
 	fprintf(stderr,
-		"usage: mmscale-ctl features | hold write|read MS | warn | spf-inversion\n");
+		"usage: mmscale-ctl features | hold write|read MS | warn | spf-inversion | stale-vma\n");
 	return 2;
 }
 
@@ -77,6 +79,32 @@ static int spf_inversion(int fd)
 	return 0;
 }
 
+/*
+ * Map a VMA of its own (holes on both sides, so that it merges with
+ * nothing), touch it, and ask the module to unmap it and read it after
+ * its free.
+ */
+static int stale_vma(int fd)
+{
+	const size_t page = 4096;
+	struct mmscale_stale_vma sv = { .magic = MMSCALE_WARN_MAGIC };
+	char *p;
+
+	p = mmap(NULL, 3 * page, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return failed("mmap");
+	if (munmap(p, page) || munmap(p + 2 * page, page))
+		return failed("munmap");
+	p[page] = 1;
+	sv.addr = (uintptr_t)(p + page);
+	if (ioctl(fd, MMSCALE_IOC_STALE_VMA, &sv))
+		return failed("MMSCALE_IOC_STALE_VMA");
+	printf("read vm_start 0x%llx of the freed VMA at 0x%llx\n",
+	       (unsigned long long)sv.start, (unsigned long long)sv.addr);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int fd;
@@ -92,13 +120,15 @@ int main(int argc, char **argv)
 
 		if (ioctl(fd, MMSCALE_IOC_FEATURES, &f))
 			return failed("MMSCALE_IOC_FEATURES");
-		printf("version %u features 0x%llx:%s%s%s%s%s\n", f.version,
+		printf("version %u features 0x%llx:%s%s%s%s%s%s%s\n", f.version,
 		       (unsigned long long)f.features,
 		       f.features & MMSCALE_FEAT_GUP ? " gup" : "",
 		       f.features & MMSCALE_FEAT_HOLD_MMAP_LOCK ? " hold" : "",
 		       f.features & MMSCALE_FEAT_RANGE_LOCK ? " range_lock" : "",
 		       f.features & MMSCALE_FEAT_MMAP_LOCK_RANGE ? " mmap_lock_range" : "",
-		       f.features & MMSCALE_FEAT_SPF ? " spf" : "");
+		       f.features & MMSCALE_FEAT_SPF ? " spf" : "",
+		       f.features & MMSCALE_FEAT_SPF_VMA_FREE ? " spf_vma_free" : "",
+		       f.features & MMSCALE_FEAT_KASAN ? " kasan" : "");
 		return 0;
 	}
 	if (!strcmp(argv[1], "hold") && argc == 4) {
@@ -129,5 +159,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "spf-inversion") && argc == 2)
 		return spf_inversion(fd);
+	if (!strcmp(argv[1], "stale-vma") && argc == 2)
+		return stale_vma(fd);
 	return show_usage();
 }

@@ -54,5 +54,10 @@ fi
 # is reported.  Last, because lockdep switches itself off after a report.
 run_test spf lockdep-inversion 60 rc sh /mmscale/jobs/spf-lockdep.sh
 
+# KASAN sees a use of a freed VMA (CONFIG_DEBUG_VM_SPF_FREE): a deliberate
+# one is reported.  After the lockdep test: KASAN's report switches
+# lockdep off, and KASAN reports only its first bug.
+run_test spf kasan-freed-vma 60 rc sh /mmscale/jobs/spf-kasan.sh
+
 rmmod mmscale_test 2>/dev/null
 say "check: done"
