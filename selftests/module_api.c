@@ -4,7 +4,8 @@
  * EINVAL (each case starts from arguments that are accepted, see the
  * *_valid cases, and breaks one thing), unknown ioctls get ENOTTY, and
  * FEATURES reports the ABI version and the features that are always there;
- * the MMU notifier of NOTIFIER is one per open file.
+ * the MMU notifier of NOTIFIER is one per open file; STALE_VMA refuses
+ * what is not the start of a VMA.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -212,7 +213,8 @@ TEST(features)
 	uint64_t known = MMSCALE_FEAT_GUP | MMSCALE_FEAT_HOLD_MMAP_LOCK |
 			 MMSCALE_FEAT_RANGE_LOCK |
 			 MMSCALE_FEAT_MMAP_LOCK_RANGE | MMSCALE_FEAT_SPF |
-			 MMSCALE_FEAT_MMU_NOTIFIER;
+			 MMSCALE_FEAT_MMU_NOTIFIER | MMSCALE_FEAT_SPF_VMA_FREE |
+			 MMSCALE_FEAT_KASAN;
 
 	memset(&f, 0xff, sizeof(f));
 	ASSERT_EQ(0, ioctl(fd, MMSCALE_IOC_FEATURES, &f));
@@ -225,6 +227,9 @@ TEST(features)
 	/* An mmap_lock on range_lock implies range_lock. */
 	if (f.features & MMSCALE_FEAT_MMAP_LOCK_RANGE)
 		ASSERT_NE(0, f.features & MMSCALE_FEAT_RANGE_LOCK);
+	/* CONFIG_DEBUG_VM_SPF_FREE depends on speculative faults. */
+	if (f.features & MMSCALE_FEAT_SPF_VMA_FREE)
+		ASSERT_NE(0, f.features & MMSCALE_FEAT_SPF);
 	TH_LOG("features 0x%llx", (unsigned long long)f.features);
 	close(fd);
 }
@@ -271,6 +276,52 @@ TEST(gup_no_such_pid)
 	g.pid = 0x3fffffff;	/* above PID_MAX_LIMIT */
 	ASSERT_EQ(-1, ioctl(fd, MMSCALE_IOC_GUP, &g));
 	ASSERT_EQ(ESRCH, errno);
+	close(fd);
+	munmap(map, PAGE_SZ);
+}
+
+/*
+ * STALE_VMA reads a freed VMA when it succeeds (the KASAN self-test that
+ * scripts/guest/spf-kasan.sh runs), so only its refusals are tested here;
+ * a refused call must leave the VMA mapped.
+ */
+TEST(stale_vma_bad_args)
+{
+	int fd = mmscale_open_or_skip();
+	struct mmscale_stale_vma sv = { .magic = MMSCALE_WARN_MAGIC };
+	char *map = map_anon(2 * PAGE_SZ);
+
+	ASSERT_NE(NULL, map);
+	if (!(mmscale_features(fd) & MMSCALE_FEAT_SPF_VMA_FREE)) {
+		sv.magic = 0;
+		ASSERT_EQ(-1, ioctl(fd, MMSCALE_IOC_STALE_VMA, &sv));
+		ASSERT_EQ(EOPNOTSUPP, errno);
+		close(fd);
+		munmap(map, 2 * PAGE_SZ);
+		SKIP(return, "kernel without CONFIG_DEBUG_VM_SPF_FREE");
+	}
+	sv.addr = (uintptr_t)map;
+	sv.magic = 0;
+	ASSERT_EQ(-1, ioctl(fd, MMSCALE_IOC_STALE_VMA, &sv));
+	ASSERT_EQ(EINVAL, errno);
+	sv.magic = MMSCALE_WARN_MAGIC;
+	sv.__reserved = 1;
+	ASSERT_EQ(-1, ioctl(fd, MMSCALE_IOC_STALE_VMA, &sv));
+	ASSERT_EQ(EINVAL, errno);
+	sv.__reserved = 0;
+	sv.addr = (uintptr_t)map + 1;		/* not page aligned */
+	ASSERT_EQ(-1, ioctl(fd, MMSCALE_IOC_STALE_VMA, &sv));
+	ASSERT_EQ(EINVAL, errno);
+	sv.addr = (uintptr_t)map + PAGE_SZ;	/* inside, not the start */
+	ASSERT_EQ(-1, ioctl(fd, MMSCALE_IOC_STALE_VMA, &sv));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, munmap(map + PAGE_SZ, PAGE_SZ));
+	sv.addr = (uintptr_t)map + PAGE_SZ;	/* not mapped at all */
+	ASSERT_EQ(-1, ioctl(fd, MMSCALE_IOC_STALE_VMA, &sv));
+	ASSERT_EQ(EINVAL, errno);
+	/* The refused calls unmapped nothing. */
+	map[0] = 1;
+	ASSERT_EQ(1, map[0]);
 	close(fd);
 	munmap(map, PAGE_SZ);
 }
