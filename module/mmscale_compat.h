@@ -37,4 +37,15 @@ static inline long mmscale_pin_remote(struct mm_struct *mm, unsigned long addr,
 #endif
 }
 
+/*
+ * Until 6.6, ->invalidate_range() tells a notifier that PTEs of a range
+ * changed, between (or at the end of) invalidate_range_start() and
+ * invalidate_range_end().  Since then ->arch_invalidate_secondary_tlbs()
+ * does, called from the architecture's TLB flushes as well, outside any
+ * such pair: the module watches the first only.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 6, 0)
+#define MMSCALE_MN_INVALIDATE_RANGE	1
+#endif
+
 #endif /* MMSCALE_COMPAT_H */

@@ -17,10 +17,20 @@
  * The series has a speculative fault start none, and abort when the mm
  * has notifiers (counted as spf_abort_notifier).
  *
+ * A copy-on-write fault replaces its PTE with ptep_clear_flush_notify(),
+ * which calls ->invalidate_range() for that one page, inside such a pair.
+ * A one-page ->invalidate_range() while no invalidation is open (a stray)
+ * is a PTE change whose start the notifier never saw, as a speculative
+ * copy-on-write fault that committed while a notifier was registered
+ * would make.  Larger ranges are left alone: a zap (MADV_DONTNEED,
+ * munmap) flushes its TLB batch, and calls ->invalidate_range() for all
+ * the pages it zapped, after its invalidate_range_end() (tlb_finish_mmu()).
+ *
  * MMSCALE_IOC_NOTIFIER registers a notifier on the caller's mm that
- * counts the starts, the ends, and the ends that came while no
- * invalidation was open; the tests register and unregister it while
- * other threads fault.  The notifier belongs to the open file, and
+ * counts the starts, the ends, the ends that came while no invalidation
+ * was open, and the strays (kernels before 6.6 only, see
+ * mmscale_compat.h); the tests register and unregister it while other
+ * threads fault.  The notifier belongs to the open file, and
  * closing the file unregisters it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -33,6 +43,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "mmscale_compat.h"
 #include "mmscale_internal.h"
 
 #ifdef CONFIG_MMU_NOTIFIER
@@ -42,6 +53,7 @@ struct mmscale_notifier_sub {
 	atomic64_t starts;
 	atomic64_t ends;
 	atomic64_t unmatched;		/* ends that found none open */
+	atomic64_t strays;		/* one-page ->invalidate_range(), none open */
 };
 
 /* Serialises the changes of file->private_data. */
@@ -72,9 +84,23 @@ static void mmscale_mn_end(struct mmu_notifier *mn,
 		atomic64_inc(&sub->unmatched);
 }
 
+#ifdef MMSCALE_MN_INVALIDATE_RANGE
+static void mmscale_mn_range(struct mmu_notifier *mn, struct mm_struct *mm,
+			     unsigned long start, unsigned long end)
+{
+	struct mmscale_notifier_sub *sub = to_sub(mn);
+
+	if (end - start == PAGE_SIZE && !atomic_long_read(&sub->open))
+		atomic64_inc(&sub->strays);
+}
+#endif
+
 static const struct mmu_notifier_ops mmscale_mn_ops = {
 	.invalidate_range_start	= mmscale_mn_start,
 	.invalidate_range_end	= mmscale_mn_end,
+#ifdef MMSCALE_MN_INVALIDATE_RANGE
+	.invalidate_range	= mmscale_mn_range,
+#endif
 };
 
 static int mmscale_notifier_register(struct file *file)
@@ -114,6 +140,7 @@ static int mmscale_notifier_unregister(struct file *file,
 		n->starts = atomic64_read(&sub->starts);
 		n->ends = atomic64_read(&sub->ends);
 		n->unmatched = atomic64_read(&sub->unmatched);
+		n->strays = atomic64_read(&sub->strays);
 	}
 	kfree(sub);
 	return 0;

@@ -222,6 +222,10 @@ struct mmscale_notifier {
 	__u64 starts;		/* out: invalidate_range_start() calls */
 	__u64 ends;		/* out: invalidate_range_end() calls */
 	__u64 unmatched;	/* out: ends while none was open: must be 0 */
+	__u64 strays;		/* out: ->invalidate_range() calls of one
+				 * page while none was open: 0 unless a
+				 * PTE changed unseen (always 0 on 6.6+)
+				 */
 };
 
 #define MMSCALE_IOC_MAGIC	'M'

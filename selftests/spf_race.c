@@ -39,7 +39,9 @@
  * address mapped as it was, but some of them in a new VMA for a while: a
  * fault that meets a split waits for it and goes on speculatively
  * (spf_wait, spf_rebase), and must commit to the VMA that holds its
- * address by then.  No write may be lost.
+ * address by then.  No write may be lost.  own_split_zero_cow and
+ * own_split_fork_cow do the same with copy-on-write faults, of the zero
+ * page and of pages a child shares, which must keep the child's values.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -823,6 +825,129 @@ TEST(own_split_end)
 TEST(own_split_middle)
 {
 	own_split(_metadata, SPLIT_PAGES / 2);
+}
+
+/* The pages of a region but @toggle and the last, as own_split() uses. */
+#define for_each_own_page(i, toggle)					\
+	for ((i) = 0; (i) < SPLIT_PAGES - 1; (i)++)			\
+		if ((i) != (toggle))
+
+/*
+ * own_split() with copy-on-write faults: each round the main thread reads
+ * the pages (which maps the zero page) and then writes them (which copies
+ * it), or, with @fork_child, writes them, forks a child that keeps the
+ * old values and writes them again (which copies the pages the child
+ * shares), while the splitter splits and merges the region's VMA at the
+ * middle page.  Both kinds of commit may go on after such a split, and the
+ * rebases of the second pass (the copies) are counted apart.  No write may
+ * be lost, and every child must find the values of its fork.
+ */
+static void own_split_cow(struct __test_metadata *_metadata, bool fork_child)
+{
+	const int toggle = SPLIT_PAGES / 2;
+	size_t len = SPLIT_PAGES * PAGE_SZ;
+	long copies = 0, lost = 0, bad_children = 0, first_rebases = 0;
+	long copy_rebases = 0, before;
+	struct splitter s = { 0 };
+	pthread_t thread;
+	char *region;
+	uint64_t end;
+	int round, i;
+
+	if (mmscale_vmstat("spf_rebase") < 0)
+		SKIP(return, "no spf_rebase in /proc/vmstat");
+	if (!sysctl_on("/proc/sys/vm/speculative_page_fault"))
+		SKIP(return, "vm.speculative_page_fault is off");
+	region = map_anon(len);
+	ASSERT_NE(NULL, region);
+	region[0] = 1;	/* its anon_vma */
+	ASSERT_EQ(0, madvise(region, PAGE_SZ, MADV_DONTNEED));
+	s.last = region + toggle * PAGE_SZ;
+	atomic_init(&s.stop, false);
+
+	ASSERT_EQ(0, pthread_create(&thread, NULL, splitter_fn, &s));
+	end = now_ns() + SPLIT_NS;
+	for (round = 0; round < SPLIT_ROUNDS && now_ns() < end && !s.err;
+	     round++) {
+		char val = 1 + round % 126;
+		int pipefd[2] = { -1, -1 };
+		pid_t child = -1;
+		int status;
+
+		/* First pass: zero-page reads, or new pages. */
+		before = mmscale_vmstat("spf_rebase");
+		for_each_own_page(i, toggle) {
+			if (fork_child)
+				region[i * PAGE_SZ] = val;
+			else if (region[i * PAGE_SZ] != 0)
+				lost++;
+		}
+		first_rebases += mmscale_vmstat("spf_rebase") - before;
+		if (fork_child) {
+			ASSERT_EQ(0, pipe(pipefd));
+			child = fork();
+			ASSERT_LE(0, child);
+			if (child == 0) {
+				char c;
+
+				close(pipefd[1]);
+				/* Wait until the parent has copied its pages. */
+				if (read(pipefd[0], &c, 1) != 1)
+					_exit(2);
+				for_each_own_page(i, toggle)
+					if (region[i * PAGE_SZ] != val)
+						_exit(1);
+				_exit(0);
+			}
+			close(pipefd[0]);
+		}
+		/* Second pass: every write copies a page. */
+		before = mmscale_vmstat("spf_rebase");
+		for_each_own_page(i, toggle) {
+			region[i * PAGE_SZ] = val + 1;
+			copies++;
+		}
+		copy_rebases += mmscale_vmstat("spf_rebase") - before;
+		for_each_own_page(i, toggle)
+			if (region[i * PAGE_SZ] != val + 1)
+				lost++;
+		if (fork_child) {
+			ASSERT_EQ(1, write(pipefd[1], "x", 1));
+			close(pipefd[1]);
+			ASSERT_EQ(child, waitpid(child, &status, 0));
+			if (!WIFEXITED(status) || WEXITSTATUS(status))
+				bad_children++;
+		}
+		ASSERT_EQ(0, madvise(region, toggle * PAGE_SZ, MADV_DONTNEED));
+		ASSERT_EQ(0, madvise(region + (toggle + 1) * PAGE_SZ,
+				     (SPLIT_PAGES - toggle - 1) * PAGE_SZ,
+				     MADV_DONTNEED));
+	}
+	atomic_store(&s.stop, true);
+	pthread_join(thread, NULL);
+	ASSERT_EQ(0, s.err) TH_LOG("mprotect: %s", strerror(s.err));
+	EXPECT_TRUE(one_vma(region, len));
+	munmap(region, len);
+	TH_LOG("%d rounds, %ld copies beside %d splits: spf_rebase +%ld in the first pass, +%ld in the copies",
+	       round, copies, s.rounds, first_rebases, copy_rebases);
+	ASSERT_GT(s.rounds, 0);
+	EXPECT_EQ(0, lost);
+	EXPECT_EQ(0, bad_children);
+	/* Copies that meet a split go on speculatively. */
+	EXPECT_GT(copy_rebases, 0);
+	/* So do zero-page reads. */
+	if (!fork_child)
+		EXPECT_GT(first_rebases, 0);
+}
+
+TEST(own_split_zero_cow)
+{
+	own_split_cow(_metadata, false);
+}
+
+TEST(own_split_fork_cow)
+{
+	own_split_cow(_metadata, true);
 }
 
 TEST_HARNESS_MAIN
