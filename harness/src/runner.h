@@ -45,5 +45,8 @@ double total_rate(std::span<const ThreadResult> threads);
 
 // A store the compiler may not drop: one byte, which faults the page in.
 inline void touch_byte(std::byte* p) { *reinterpret_cast<volatile char*>(p) = 1; }
+// A load the compiler may not drop: one byte, which faults the page in
+// (the zero page, in untouched anonymous memory).
+inline char read_byte(const std::byte* p) { return *reinterpret_cast<const volatile char*>(p); }
 
 }  // namespace mmscale

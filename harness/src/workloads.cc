@@ -1,4 +1,4 @@
-// pft, page_fault1/2/3, mmap_loop, writer, samevma, dontneed and dontneed_hold.
+// pft, page_fault1/2/3, mmap_loop, writer, samevma(_cow), dontneed and dontneed_hold.
 // holdlat lives in holdlat.cc, lockbench in lockbench.cc.
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -286,7 +286,9 @@ class Writer : public Workload {
 // mmap_lock changes the VMA the faults are in, as ebizzy's mmap and munmap
 // do to the merged VMA of its chunks.  No PTE changes, so no TLB shootdown.
 // A faulter writes one byte per page of its slice, then MADV_DONTNEED the
-// slice, again.
+// slice, again.  samevma_cow reads each page first, so that each page takes
+// two faults: the read maps the zero page, the write copies it (memory that
+// is read before it is written).
 struct SharedVma {
   Mapping region;         // the slices, then the guard page
   std::size_t slice = 0;  // bytes per faulter
@@ -303,12 +305,23 @@ struct SharedVma {
   }
 };
 
-ThreadBody slice_fault_body(std::byte* base, std::size_t size) {
-  return [base, size](const std::atomic<bool>& stop) {
+// How a faulter touches each page of its slice.
+enum class SliceTouch {
+  kWrite,         // one fault: a new page
+  kReadThenWrite  // two faults: the zero page, then its copy
+};
+
+ThreadBody slice_fault_body(std::byte* base, std::size_t size, SliceTouch touch) {
+  return [base, size, touch](const std::atomic<bool>& stop) {
     std::uint64_t faults = 0;
     while (!stop.load(std::memory_order_relaxed)) {
       for (std::size_t off = 0; off < size; off += kPageSize) {
         if (stop.load(std::memory_order_relaxed)) break;
+        if (touch == SliceTouch::kReadThenWrite) {
+          if (read_byte(base + off) != 0)
+            throw std::runtime_error("samevma_cow: a page read after MADV_DONTNEED is not zero");
+          ++faults;
+        }
         touch_byte(base + off);
         ++faults;
       }
@@ -338,8 +351,14 @@ ThreadBody split_merge_body(std::byte* guard) {
 
 class SameVma : public Workload {
  public:
-  std::string_view name() const override { return "samevma"; }
+  explicit SameVma(SliceTouch touch) : touch_(touch) {}
+  std::string_view name() const override {
+    return touch_ == SliceTouch::kWrite ? "samevma" : "samevma_cow";
+  }
   std::string_view description() const override {
+    if (touch_ == SliceTouch::kReadThenWrite)
+      return "samevma, but each page is read before it is written: a zero-page fault, then a "
+             "copy-on-write fault";
     return "-t faulters in slices (-s, 16M) of one VMA alone, beside -W threads that split and "
            "merge that VMA with mprotect, then those threads alone; -S per phase";
   }
@@ -356,14 +375,14 @@ class SameVma : public Workload {
 
     std::vector<ThreadBody> faulters;
     for (unsigned i = 0; i < p.threads; ++i)
-      faulters.push_back(slice_fault_body(vma.slice_of(i), vma.slice));
+      faulters.push_back(slice_fault_body(vma.slice_of(i), vma.slice, touch_));
     const std::vector<ThreadBody> writers(p.writers, split_merge_body(vma.guard()));
 
     const double alone = total_rate(run_timed(faulters, duration_of(p)).threads);
     const BesideRun w = run_beside(p, faulters, writers);
     const double writer_alone = total_rate(run_timed(writers, duration_of(p)).threads);
     if (count_mappings(vma.range()) != 1)
-      throw std::runtime_error("samevma: the shared VMA was left split");
+      throw std::runtime_error(std::string(name()) + ": the shared VMA was left split");
 
     WorkloadResult r;
     r.metrics.push_back({"faults_per_s_alone", alone, "faults/s"});
@@ -376,6 +395,9 @@ class SameVma : public Workload {
     r.per_thread = w.per_thread;
     return r;
   }
+
+ private:
+  SliceTouch touch_;
 };
 
 // One thread of dontneed: its own region of @size bytes (THP off), one byte
@@ -475,8 +497,8 @@ class DontNeedHold : public Workload {
 }  // namespace
 
 std::vector<std::string_view> workload_names() {
-  return {"pft",     "page_fault1", "page_fault2",   "page_fault3", "mmap_loop", "writer",
-          "samevma", "dontneed",    "dontneed_hold", "holdlat",     "lockbench"};
+  return {"pft",     "page_fault1", "page_fault2", "page_fault3",   "mmap_loop", "writer",
+          "samevma", "samevma_cow", "dontneed",    "dontneed_hold", "holdlat",   "lockbench"};
 }
 
 std::unique_ptr<Workload> make_workload(std::string_view name) {
@@ -486,7 +508,8 @@ std::unique_ptr<Workload> make_workload(std::string_view name) {
   if (name == "page_fault3") return std::make_unique<PageFault>(3);
   if (name == "mmap_loop") return std::make_unique<MmapLoop>();
   if (name == "writer") return std::make_unique<Writer>();
-  if (name == "samevma") return std::make_unique<SameVma>();
+  if (name == "samevma") return std::make_unique<SameVma>(SliceTouch::kWrite);
+  if (name == "samevma_cow") return std::make_unique<SameVma>(SliceTouch::kReadThenWrite);
   if (name == "dontneed") return std::make_unique<DontNeed>();
   if (name == "dontneed_hold") return std::make_unique<DontNeedHold>();
   if (name == "holdlat") return make_holdlat();

@@ -35,7 +35,8 @@ TEST_P(WorkloadSmoke, PositiveRate) {
 
 INSTANTIATE_TEST_SUITE_P(All, WorkloadSmoke,
                          testing::Values("pft", "page_fault1", "page_fault2", "page_fault3",
-                                         "mmap_loop", "writer", "samevma", "dontneed"));
+                                         "mmap_loop", "writer", "samevma", "samevma_cow",
+                                         "dontneed"));
 
 TEST(RateSmoke, ReportsTheOperationCount) {
   for (const char* name : {"pft", "mmap_loop", "dontneed"}) {
