@@ -747,6 +747,20 @@ TEST(neighbour_split)
 	EXPECT_EQ(0, busy);
 }
 
+/* The pages of a region but @toggle and the last. */
+#define for_each_own_page(i, toggle)					\
+	for ((i) = 0; (i) < SPLIT_PAGES - 1; (i)++)			\
+		if ((i) != (toggle))
+
+/* MADV_DONTNEED the pages of a region but @toggle, which stays as it is. */
+static int empty_but_toggle(char *region, int toggle)
+{
+	if (madvise(region, toggle * PAGE_SZ, MADV_DONTNEED))
+		return -1;
+	return madvise(region + (toggle + 1) * PAGE_SZ,
+		       (SPLIT_PAGES - toggle - 1) * PAGE_SZ, MADV_DONTNEED);
+}
+
 /*
  * The main thread writes a new value to each page of a region but its last
  * and @toggle and checks it, then MADV_DONTNEEDs them, while the splitter
@@ -783,19 +797,14 @@ static void own_split(struct __test_metadata *_metadata, int toggle)
 	     round++) {
 		char val = 1 + round % 127;
 
-		for (i = 0; i < SPLIT_PAGES - 1; i++) {
-			if (i == toggle)
-				continue;
+		for_each_own_page(i, toggle) {
 			region[i * PAGE_SZ] = val;
 			faults++;
 		}
-		for (i = 0; i < SPLIT_PAGES - 1; i++)
-			if (i != toggle && region[i * PAGE_SZ] != val)
+		for_each_own_page(i, toggle)
+			if (region[i * PAGE_SZ] != val)
 				lost++;
-		ASSERT_EQ(0, madvise(region, toggle * PAGE_SZ, MADV_DONTNEED));
-		ASSERT_EQ(0, madvise(region + (toggle + 1) * PAGE_SZ,
-				     (SPLIT_PAGES - toggle - 1) * PAGE_SZ,
-				     MADV_DONTNEED));
+		ASSERT_EQ(0, empty_but_toggle(region, toggle));
 	}
 	atomic_store(&s.stop, true);
 	pthread_join(thread, NULL);
@@ -826,11 +835,6 @@ TEST(own_split_middle)
 {
 	own_split(_metadata, SPLIT_PAGES / 2);
 }
-
-/* The pages of a region but @toggle and the last, as own_split() uses. */
-#define for_each_own_page(i, toggle)					\
-	for ((i) = 0; (i) < SPLIT_PAGES - 1; (i)++)			\
-		if ((i) != (toggle))
 
 /*
  * own_split() with copy-on-write faults: each round the main thread reads
@@ -918,10 +922,7 @@ static void own_split_cow(struct __test_metadata *_metadata, bool fork_child)
 			if (!WIFEXITED(status) || WEXITSTATUS(status))
 				bad_children++;
 		}
-		ASSERT_EQ(0, madvise(region, toggle * PAGE_SZ, MADV_DONTNEED));
-		ASSERT_EQ(0, madvise(region + (toggle + 1) * PAGE_SZ,
-				     (SPLIT_PAGES - toggle - 1) * PAGE_SZ,
-				     MADV_DONTNEED));
+		ASSERT_EQ(0, empty_but_toggle(region, toggle));
 	}
 	atomic_store(&s.stop, true);
 	pthread_join(thread, NULL);

@@ -53,3 +53,19 @@ spf_require_on() {
 		exit 1
 	}
 }
+
+# expect_splat LOG CMD...: run CMD between the MMSCALE-EXPECT-SPLAT markers
+# (a splat there is a deliberate one, see scripts/verdict.py) and write the
+# kernel log from the last BEGIN marker on, this window, to LOG.  Exits 1
+# (fail) when CMD fails.
+expect_splat() {
+	log=$1
+	shift
+	echo MMSCALE-EXPECT-SPLAT-BEGIN >/dev/kmsg
+	"$@"
+	rc=$?
+	echo MMSCALE-EXPECT-SPLAT-END >/dev/kmsg
+	[ "$rc" -eq 0 ] || { echo "FAIL: $*: exit status $rc"; exit 1; }
+	dmesg | awk '/MMSCALE-EXPECT-SPLAT-BEGIN/ { n = 0 } { l[n++] = $0 }
+		END { for (i = 0; i < n; i++) print l[i] }' >"$log"
+}

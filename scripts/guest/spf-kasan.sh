@@ -8,6 +8,8 @@
 # KASAN reports only its first bug, and its report switches lockdep off:
 # run this last.
 # Exit status: 0 pass, 1 fail, 4 skip (no option, no KASAN, no module).
+# shellcheck source=lib.sh
+. /mmscale/jobs/lib.sh
 mode=${1:-rcu}
 mmscale-ctl features | grep -q ' spf_vma_free' ||
 	{ echo "no CONFIG_DEBUG_VM_SPF_FREE in this kernel"; exit 4; }
@@ -21,15 +23,7 @@ echo "$flag: $got (want $want for spf_vma_free=$mode; /proc/cmdline: $(cat /proc
 [ "$mode" = typesafe ] && exit 0
 
 mmscale-ctl features | grep -q ' kasan' || { echo "no KASAN in this kernel"; exit 4; }
-echo MMSCALE-EXPECT-SPLAT-BEGIN >/dev/kmsg
-mmscale-ctl stale-vma
-rc=$?
-echo MMSCALE-EXPECT-SPLAT-END >/dev/kmsg
-[ "$rc" -eq 0 ] || { echo "FAIL: mmscale-ctl stale-vma: exit status $rc"; exit 1; }
-
-# From the last BEGIN marker on: this test's window.
-dmesg | awk '/MMSCALE-EXPECT-SPLAT-BEGIN/ { n = 0 } { l[n++] = $0 }
-	END { for (i = 0; i < n; i++) print l[i] }' >/tmp/spf-kasan.log
+expect_splat /tmp/spf-kasan.log mmscale-ctl stale-vma
 sed -n '/BUG: KASAN/,/Memory state around/p' /tmp/spf-kasan.log | head -n 80
 grep -q 'BUG: KASAN: use-after-free in mmscale_ioc_stale_vma' /tmp/spf-kasan.log ||
 	{ echo "FAIL: KASAN reported no use-after-free of the VMA"; exit 1; }

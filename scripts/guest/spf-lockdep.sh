@@ -6,6 +6,8 @@
 # circular dependency through vma_spf_busy.
 # Lockdep switches itself off after one report: run this last.
 # Exit status: 0 pass, 1 fail, 4 skip (no lockdep, no feature, no module).
+# shellcheck source=lib.sh
+. /mmscale/jobs/lib.sh
 [ -e /proc/lockdep ] || { echo "no lockdep in this kernel"; exit 4; }
 mmscale-ctl features | grep -q ' spf' || { echo "no speculative faults"; exit 4; }
 if ! grep -q 'debug_locks: *1' /proc/lockdep_stats; then
@@ -13,15 +15,7 @@ if ! grep -q 'debug_locks: *1' /proc/lockdep_stats; then
 	exit 1
 fi
 
-echo MMSCALE-EXPECT-SPLAT-BEGIN >/dev/kmsg
-mmscale-ctl spf-inversion
-rc=$?
-echo MMSCALE-EXPECT-SPLAT-END >/dev/kmsg
-[ "$rc" -eq 0 ] || { echo "FAIL: mmscale-ctl spf-inversion: exit status $rc"; exit 1; }
-
-# From the last BEGIN marker on: this test's window.
-dmesg | awk '/MMSCALE-EXPECT-SPLAT-BEGIN/ { n = 0 } { l[n++] = $0 }
-	END { for (i = 0; i < n; i++) print l[i] }' >/tmp/spf-lockdep.log
+expect_splat /tmp/spf-lockdep.log mmscale-ctl spf-inversion
 sed -n '/possible circular locking dependency/,/^.*stack backtrace/p' \
 	/tmp/spf-lockdep.log | head -n 60
 grep -q 'possible circular locking dependency' /tmp/spf-lockdep.log ||
