@@ -41,7 +41,10 @@
  * (spf_wait, spf_rebase), and must commit to the VMA that holds its
  * address by then.  No write may be lost.  own_split_zero_cow and
  * own_split_fork_cow do the same with copy-on-write faults, of the zero
- * page and of pages a child shares, which must keep the child's values.
+ * page and of pages a child shares, which must keep the child's values;
+ * own_split_fork_reuse with write-protect faults that reuse their page,
+ * once the child that shared it has gone, and own_split_swap_in with
+ * swap-in faults.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -672,6 +675,8 @@ TEST(task_bind_speculative)
 #define SPLIT_PAGES	64
 #define SPLIT_ROUNDS	500
 #define SPLIT_NS	(3 * 1000000000ULL)
+/* How long own_split_cow() goes on while it has seen no rebase of a kind. */
+#define SPLIT_MAX_NS	(10 * 1000000000ULL)
 
 struct splitter {
 	char *last;		/* the page split off and merged back */
@@ -836,26 +841,72 @@ TEST(own_split_middle)
 	own_split(_metadata, SPLIT_PAGES / 2);
 }
 
+/* The second pass of own_split_twice(): what its faults do. */
+enum second_pass {
+	ZERO_COW,	/* copy the zero page that the first pass mapped */
+	FORK_COW,	/* copy the pages that a live child shares */
+	FORK_REUSE,	/* reuse the pages that a child shared until it exited */
+	SWAP_IN,	/* read the pages back from swap (MADV_PAGEOUT) */
+};
+
 /*
- * own_split() with copy-on-write faults: each round the main thread reads
- * the pages (which maps the zero page) and then writes them (which copies
- * it), or, with @fork_child, writes them, forks a child that keeps the
- * old values and writes them again (which copies the pages the child
- * shares), while the splitter splits and merges the region's VMA at the
- * middle page.  Both kinds of commit may go on after such a split, and the
- * rebases of the second pass (the copies) are counted apart.  No write may
- * be lost, and every child must find the values of its fork.
+ * Fork a child that checks, once the parent writes to @pipefd, that the
+ * region still holds @val, or (@pipefd NULL) exits at once.
  */
-static void own_split_cow(struct __test_metadata *_metadata, bool fork_child)
+static pid_t fork_checker(char *region, int toggle, char val, int *pipefd)
+{
+	pid_t child = fork();
+	char c;
+	int i;
+
+	if (child)
+		return child;
+	if (!pipefd)
+		_exit(0);
+	close(pipefd[1]);
+	/* Wait until the parent has copied its pages. */
+	if (read(pipefd[0], &c, 1) != 1)
+		_exit(2);
+	for_each_own_page(i, toggle)
+		if (region[i * PAGE_SZ] != val)
+			_exit(1);
+	_exit(0);
+}
+
+static int child_status(pid_t child)
+{
+	int status;
+
+	if (waitpid(child, &status, 0) != child)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/*
+ * own_split() with two passes over the pages per round, of which the
+ * second takes the faults under test: the main thread reads the pages
+ * (which maps the zero page) and then writes them (which copies it); or
+ * writes them, forks a child and writes them again: with the child alive,
+ * which keeps the old values, each write copies a page; once the child
+ * exited, each write reuses the page the child shared; or writes them,
+ * pages them out and reads them back from swap.  Meanwhile the splitter
+ * splits and merges the region's VMA at the middle page.  Every such
+ * commit may go on after a split, and the rebases of the second pass are
+ * counted apart.  No write may be lost, and every child must find the
+ * values of its fork.
+ */
+static void own_split_twice(struct __test_metadata *_metadata,
+			    enum second_pass kind)
 {
 	const int toggle = SPLIT_PAGES / 2;
 	size_t len = SPLIT_PAGES * PAGE_SZ;
-	long copies = 0, lost = 0, bad_children = 0, first_rebases = 0;
-	long copy_rebases = 0, before;
+	long faults = 0, lost = 0, bad_children = 0, first_rebases = 0;
+	long second_rebases = 0, reuses = 0, reuse_rebases = 0, swapins = 0;
+	long before, reuse0, swapin0;
 	struct splitter s = { 0 };
 	pthread_t thread;
+	uint64_t start;
 	char *region;
-	uint64_t end;
 	int round, i;
 
 	if (mmscale_vmstat("spf_rebase") < 0)
@@ -866,60 +917,96 @@ static void own_split_cow(struct __test_metadata *_metadata, bool fork_child)
 	ASSERT_NE(NULL, region);
 	region[0] = 1;	/* its anon_vma */
 	ASSERT_EQ(0, madvise(region, PAGE_SZ, MADV_DONTNEED));
+	if (kind == SWAP_IN) {
+		long out0 = mmscale_vmstat("pswpout");
+
+		memset(region + PAGE_SZ, 1, PAGE_SZ);
+		if (madvise(region + PAGE_SZ, PAGE_SZ, MADV_PAGEOUT) ||
+		    mmscale_vmstat("pswpout") == out0) {
+			munmap(region, len);
+			SKIP(return, "MADV_PAGEOUT swapped nothing out (no swap device?)");
+		}
+		ASSERT_EQ(0, madvise(region + PAGE_SZ, PAGE_SZ, MADV_DONTNEED));
+	}
 	s.last = region + toggle * PAGE_SZ;
 	atomic_init(&s.stop, false);
 
 	ASSERT_EQ(0, pthread_create(&thread, NULL, splitter_fn, &s));
-	end = now_ns() + SPLIT_NS;
-	for (round = 0; round < SPLIT_ROUNDS && now_ns() < end && !s.err;
-	     round++) {
+	start = now_ns();
+	/*
+	 * A fault of the second pass meets a split only now and then (for
+	 * a write-protect fault, the window is its page-table walk): go on
+	 * up to SPLIT_MAX_NS until both kinds of rebase were seen.
+	 */
+	for (round = 0; !s.err; round++) {
 		char val = 1 + round % 126;
+		char second = kind == SWAP_IN ? val : val + 1;
 		int pipefd[2] = { -1, -1 };
+		long rebased, reused;
 		pid_t child = -1;
-		int status;
+
+		if (round >= SPLIT_ROUNDS || now_ns() - start >= SPLIT_NS) {
+			if (second_rebases && first_rebases &&
+			    (kind != FORK_REUSE || reuse_rebases))
+				break;
+			if (now_ns() - start >= SPLIT_MAX_NS)
+				break;
+		}
 
 		/* First pass: zero-page reads, or new pages. */
 		before = mmscale_vmstat("spf_rebase");
 		for_each_own_page(i, toggle) {
-			if (fork_child)
+			if (kind != ZERO_COW)
 				region[i * PAGE_SZ] = val;
 			else if (region[i * PAGE_SZ] != 0)
 				lost++;
 		}
 		first_rebases += mmscale_vmstat("spf_rebase") - before;
-		if (fork_child) {
+		if (kind == FORK_COW) {
 			ASSERT_EQ(0, pipe(pipefd));
-			child = fork();
+			child = fork_checker(region, toggle, val, pipefd);
 			ASSERT_LE(0, child);
-			if (child == 0) {
-				char c;
-
-				close(pipefd[1]);
-				/* Wait until the parent has copied its pages. */
-				if (read(pipefd[0], &c, 1) != 1)
-					_exit(2);
-				for_each_own_page(i, toggle)
-					if (region[i * PAGE_SZ] != val)
-						_exit(1);
-				_exit(0);
-			}
 			close(pipefd[0]);
+		} else if (kind == FORK_REUSE) {
+			child = fork_checker(region, toggle, val, NULL);
+			ASSERT_LE(0, child);
+			if (child_status(child))
+				bad_children++;
+		} else if (kind == SWAP_IN) {
+			ASSERT_EQ(0, madvise(region, len, MADV_PAGEOUT));
 		}
-		/* Second pass: every write copies a page. */
+		/*
+		 * Second pass: every write copies a page or reuses it, or
+		 * every read swaps a page in.
+		 */
 		before = mmscale_vmstat("spf_rebase");
+		reuse0 = mmscale_vmstat("pgreuse");
+		swapin0 = mmscale_vmstat("pswpin");
 		for_each_own_page(i, toggle) {
-			region[i * PAGE_SZ] = val + 1;
-			copies++;
-		}
-		copy_rebases += mmscale_vmstat("spf_rebase") - before;
-		for_each_own_page(i, toggle)
-			if (region[i * PAGE_SZ] != val + 1)
+			if (kind != SWAP_IN)
+				region[i * PAGE_SZ] = second;
+			else if (region[i * PAGE_SZ] != second)
 				lost++;
-		if (fork_child) {
+		}
+		faults += SPLIT_PAGES - 2;
+		rebased = mmscale_vmstat("spf_rebase") - before;
+		reused = mmscale_vmstat("pgreuse") - reuse0;
+		swapins += mmscale_vmstat("pswpin") - swapin0;
+		second_rebases += rebased;
+		reuses += reused;
+		/*
+		 * Where every write reused its page, no rebase came from a
+		 * copy (a page still in another CPU's LRU batch is copied).
+		 */
+		if (reused == SPLIT_PAGES - 2)
+			reuse_rebases += rebased;
+		for_each_own_page(i, toggle)
+			if (region[i * PAGE_SZ] != second)
+				lost++;
+		if (kind == FORK_COW) {
 			ASSERT_EQ(1, write(pipefd[1], "x", 1));
 			close(pipefd[1]);
-			ASSERT_EQ(child, waitpid(child, &status, 0));
-			if (!WIFEXITED(status) || WEXITSTATUS(status))
+			if (child_status(child))
 				bad_children++;
 		}
 		ASSERT_EQ(0, empty_but_toggle(region, toggle));
@@ -929,25 +1016,45 @@ static void own_split_cow(struct __test_metadata *_metadata, bool fork_child)
 	ASSERT_EQ(0, s.err) TH_LOG("mprotect: %s", strerror(s.err));
 	EXPECT_TRUE(one_vma(region, len));
 	munmap(region, len);
-	TH_LOG("%d rounds, %ld copies beside %d splits: spf_rebase +%ld in the first pass, +%ld in the copies",
-	       round, copies, s.rounds, first_rebases, copy_rebases);
+	TH_LOG("%d rounds, %ld faults beside %d splits (pgreuse +%ld, pswpin +%ld): spf_rebase +%ld in the first pass, +%ld in the second, +%ld in the rounds that only reused",
+	       round, faults, s.rounds, reuses, swapins, first_rebases,
+	       second_rebases, reuse_rebases);
 	ASSERT_GT(s.rounds, 0);
 	EXPECT_EQ(0, lost);
 	EXPECT_EQ(0, bad_children);
-	/* Copies that meet a split go on speculatively. */
-	EXPECT_GT(copy_rebases, 0);
-	/* So do zero-page reads, and the writes of new pages before a fork. */
+	/* The faults of the second pass that meet a split go on. */
+	EXPECT_GT(second_rebases, 0);
+	/* So do zero-page reads, and the writes of new pages. */
 	EXPECT_GT(first_rebases, 0);
+	/* The pages of an exited child are reused, not copied... */
+	if (kind == FORK_REUSE) {
+		EXPECT_GT(reuses, faults / 2);
+		/* ...and a reuse that meets a split goes on speculatively. */
+		EXPECT_GT(reuse_rebases, 0);
+	}
+	/* The pages are read back from swap, not found in memory. */
+	if (kind == SWAP_IN)
+		EXPECT_GT(swapins, faults / 2);
 }
 
 TEST(own_split_zero_cow)
 {
-	own_split_cow(_metadata, false);
+	own_split_twice(_metadata, ZERO_COW);
 }
 
 TEST(own_split_fork_cow)
 {
-	own_split_cow(_metadata, true);
+	own_split_twice(_metadata, FORK_COW);
+}
+
+TEST(own_split_fork_reuse)
+{
+	own_split_twice(_metadata, FORK_REUSE);
+}
+
+TEST(own_split_swap_in)
+{
+	own_split_twice(_metadata, SWAP_IN);
 }
 
 TEST_HARNESS_MAIN
