@@ -22,12 +22,21 @@ run_test() {
 	return 0
 }
 
-# zram_swap SIZE: swap on /dev/zram0 of SIZE (e.g. 256M), if zram exists.
+# zram_swap SIZE: swap on /dev/zram0 of SIZE (e.g. 256M).  Its result is
+# the test swap/zram: every kernel of the project has zram
+# (configs/base.config), and the swap tests skip without swap, so a swap
+# that does not come up must fail somewhere.
 zram_swap() {
-	if [ -e /sys/block/zram0 ] || modprobe zram 2>/dev/null; then
-		echo "$1" >/sys/block/zram0/disksize && mkswap /dev/zram0 >/dev/null &&
-			swapon /dev/zram0 && say "swap on zram0 ($1)"
-	fi
+	mkdir -p /results/swap
+	if { [ -e /sys/block/zram0 ] || modprobe zram; } &&
+		echo "$1" >/sys/block/zram0/disksize && mkswap /dev/zram0 &&
+		swapon /dev/zram0; then
+		say "swap on zram0 ($1)"
+		echo 0 >/results/swap/zram.rc
+	else
+		echo 1 >/results/swap/zram.rc
+	fi >/results/swap/zram.log 2>&1
+	cat /proc/swaps >>/results/swap/zram.log
 }
 
 # load_test_module: insmod the test module, its result in /results/module/.
